@@ -1,0 +1,125 @@
+"""Indexing throughput and incremental cost on the 2,225 BBC articles.
+
+Usage: python bench/index.py [--data ../shared/data/bbc] [--limit N] [--json]
+
+Prints articles, chunks, tokens embedded, seconds, tokens/s and that figure as a share of
+this machine's fp32 bound (matmul GFLOP/s measured in the same run, divided by the
+embedder's FLOPs per token), peak RSS, then the cost of adding, changing and deleting one
+article and of a no-op rebuild. Model load is excluded and reported separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rag.config import Settings  # noqa: E402
+from rag.embedding import SentenceTransformerEmbedder  # noqa: E402
+from rag.indexing import sync  # noqa: E402
+from rag.store import Store  # noqa: E402
+
+
+def matmul_gflops(seconds: float = 3.0) -> float:
+    """Sustained fp32 GEMM throughput with torch, the engine the embedder runs on."""
+    import torch
+
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    for _ in range(3):
+        a @ b
+    n, began = 0, time.perf_counter()
+    while time.perf_counter() - began < seconds:
+        a @ b
+        n += 1
+    return 2 * 2048**3 * n / (time.perf_counter() - began) / 1e9
+
+
+def flops_per_token(model, mean_len: float) -> float:
+    """2 x the non-embedding weights, plus attention's QK^T and AV at the mean length."""
+    bert = model[0].auto_model
+    cfg = bert.config
+    weights = sum(p.numel() for n, p in bert.named_parameters()
+                  if "embeddings" not in n and p.dim() > 1)
+    return 2 * weights + 4 * cfg.num_hidden_layers * cfg.hidden_size * mean_len
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "bbc")
+    parser.add_argument("--limit", type=int, default=0, help="index only the first N files")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="rag-bench-"))
+    corpus = work / "bbc"
+    files = sorted(p for p in args.data.rglob("*.txt") if p.name != "README.TXT")
+    if args.limit:
+        files = files[:args.limit]
+    for src in files:
+        dst = corpus / src.relative_to(args.data)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, dst)
+    settings = Settings(index_dir=work / "index")
+
+    gflops = matmul_gflops()
+    began = time.perf_counter()
+    embedder = SentenceTransformerEmbedder()
+    embedder.count_tokens(["warm up"])
+    embedder.embed_batch(["warm up"])
+    load_s = time.perf_counter() - began
+
+    report = sync([corpus], settings, embedder, show_progress=not args.json)
+    store = Store.open(settings.index_dir)
+    texts = [r[0] for r in store.db.execute("SELECT text FROM chunks")]
+    tokens = sum(n + 2 for n in embedder.count_tokens(texts))  # + [CLS] and [SEP]
+    fpt = flops_per_token(embedder._model, tokens / len(texts))
+    tokens_per_s = tokens / report.seconds
+    results = {
+        "articles": store.count("articles"), "files": len(files),
+        "skipped": [s.to_dict() for s in report.skipped], "chunks": len(texts),
+        "tokens_embedded": tokens, "seconds": round(report.seconds, 2),
+        "tokens_per_s": round(tokens_per_s),
+        "matmul_gflops": round(gflops, 1), "mflop_per_token": round(fpt / 1e6, 1),
+        "fp32_bound_tokens_per_s": round(gflops * 1e9 / fpt),
+        "share_of_fp32_bound": round(tokens_per_s * fpt / (gflops * 1e9), 3),
+        "model_load_s": round(load_s, 2), "peak_rss_mb": round(peak_rss_mb()),
+    }
+    store.close()
+
+    def timed(label: str) -> None:
+        r = sync([corpus], settings, embedder)
+        results[label] = {"seconds": round(r.seconds, 3), "chunks_embedded": r.chunks_embedded}
+
+    new = corpus / "new_article.txt"
+    new.write_text((args.data / "tech" / "001.txt").read_text() + "\nA fresh paragraph.\n")
+    timed("add_one")
+    with open(corpus / files[0].relative_to(args.data), "a") as f:
+        f.write("\nThis story was updated with one more paragraph.\n")
+    timed("change_one")
+    new.unlink()
+    timed("delete_one")
+    timed("noop")
+    results["peak_rss_mb"] = round(peak_rss_mb())
+    shutil.rmtree(work, ignore_errors=True)
+
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for k, v in results.items():
+            print(f"{k:>26}: {v}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""``Assistant``: the one object the UI, the CLI and Python users call."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from .config import Settings
+from .embedding import Embedder, make_embedder
+from .errors import InvalidQuestion
+from .types import Filters, IndexReport, Passage
+
+
+class Assistant:
+    """Index folders of articles and search them.
+
+    Args:
+        settings: Configuration; ``Settings.from_env()`` when omitted.
+        embedder: An embedder to use instead of the one ``settings.embedder`` names.
+
+    Example:
+        >>> bot = Assistant(Settings(index_dir="index"))
+        >>> bot.index(["seeds"])
+        >>> bot.search("What did Rutte say?")[0].article.title
+    """
+
+    def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None):
+        self.settings = settings or Settings.from_env()
+        self._embedder = embedder
+        self._store = None
+        self._reranker = None
+        self._lock = threading.Lock()
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = make_embedder(self.settings.embedder,
+                                           self.settings.embed_batch_size)
+        return self._embedder
+
+    @property
+    def store(self):
+        """The live index generation; reopened when a rebuild has replaced it."""
+        from .indexing import check_compatible
+        from .store import Store
+
+        with self._lock:
+            if self._store is None or not self._store.is_current():
+                store = Store.open(self.settings.index_dir)
+                check_compatible(store, self.settings, self.embedder.model_id)
+                self._store = store  # the old view stays usable by readers still holding it
+            return self._store
+
+    def index(self, paths: Iterable[Path | str] | None = None, *, rebuild: bool = False,
+              show_progress: bool = False) -> IndexReport:
+        """Add new and changed articles under ``paths`` and drop deleted ones.
+
+        Args:
+            paths: Folders or files; ``settings.seeds_dir`` when omitted.
+            rebuild: Start from an empty index (after changing embedder or chunker).
+            show_progress: Show a progress bar while embedding.
+        """
+        from .indexing import sync
+
+        paths = list(paths) if paths else [self.settings.seeds_dir]
+        return sync(paths, self.settings, self.embedder, rebuild=rebuild,
+                    show_progress=show_progress)
+
+    def retriever(self):
+        """A hybrid retriever over the live index generation."""
+        from .retrieval import CrossEncoderReranker, Retriever
+
+        s = self.settings
+        if s.reranker and self._reranker is None:
+            self._reranker = CrossEncoderReranker(s.reranker)
+        return Retriever(self.store, self.embedder, candidates=s.candidates,
+                         dense_weight=s.dense_weight, per_article=s.per_article,
+                         reranker=self._reranker)
+
+    def search(self, query: str, k: int | None = None,
+               filters: Filters | None = None) -> list[Passage]:
+        """The passages most relevant to ``query``, best first.
+
+        Args:
+            query: What to look for, in plain words.
+            k: How many passages (default ``settings.top_k``).
+            filters: Restrict to a date range and/or some articles. A filter that matches
+                nothing gives an empty list.
+
+        Raises:
+            InvalidQuestion: the query is empty or too long.
+            IndexNotFound: there is no index yet.
+        """
+        query = self._check_query(query)
+        return self.retriever().search(query, k or self.settings.top_k, filters)
+
+    def _check_query(self, query: str) -> str:
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidQuestion("The question is empty - type a question about the articles.")
+        if len(query) > self.settings.max_question_chars:
+            raise InvalidQuestion(
+                f"The question is {len(query):,} characters long; the limit is "
+                f"{self.settings.max_question_chars:,}. Ask something shorter.")
+        return query.strip()

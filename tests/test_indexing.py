@@ -1,0 +1,177 @@
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import BBC, FakeEmbedder, write
+
+from rag.config import Settings
+from rag.errors import IndexMismatch, IndexNotFound
+from rag.indexing import sync
+from rag.store import Store
+
+
+def counts(report):
+    a = report.to_dict()["articles"]
+    return (a["added"], a["changed"], a["unchanged"], a["deleted"])
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    folder = tmp_path / "articles"
+    for name in ("001", "002", "003", "004"):
+        shutil.copy(BBC / "business" / f"{name}.txt", write(folder / f"{name}.txt", ""))
+    return folder
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return Settings(index_dir=tmp_path / "index", chunk_tokens=60)
+
+
+def test_incremental_add_change_delete_readd(corpus, settings, fake_embedder):
+    first = sync([corpus], settings, fake_embedder)
+    assert counts(first) == (4, 0, 0, 0)
+    assert first.chunks_embedded == first.chunks_total > 4
+
+    again = sync([corpus], settings, fake_embedder)
+    assert counts(again) == (0, 0, 4, 0) and again.chunks_embedded == 0
+
+    shutil.copy(BBC / "tech" / "001.txt", corpus / "new.txt")
+    added = sync([corpus], settings, fake_embedder)
+    store = Store.open(settings.index_dir)
+    new_chunks = store.db.execute(
+        "SELECT COUNT(*) FROM chunks WHERE article_id='new'").fetchone()[0]
+    assert counts(added) == (1, 0, 4, 0)
+    assert added.chunks_embedded == new_chunks  # only the new article was embedded
+
+    (corpus / "002.txt").write_text((corpus / "002.txt").read_text() + "\nA late update.\n")
+    changed = sync([corpus], settings, fake_embedder)
+    assert counts(changed) == (0, 1, 4, 0)
+    assert 0 < changed.chunks_embedded < changed.chunks_total
+
+    saved = (corpus / "003.txt").read_bytes()
+    (corpus / "003.txt").unlink()
+    deleted = sync([corpus], settings, fake_embedder)
+    assert counts(deleted) == (0, 0, 4, 1) and deleted.chunks_embedded == 0
+    store = Store.open(settings.index_dir)
+    assert "003" not in store.articles() and store.check() == []
+
+    (corpus / "003.txt").write_bytes(saved)
+    readded = sync([corpus], settings, fake_embedder)
+    assert counts(readded) == (1, 0, 4, 0)
+    store = Store.open(settings.index_dir)
+    assert readded.chunks_total == first.chunks_total + new_chunks + (
+        changed.chunks_total - added.chunks_total)
+    ids = [r[0] for r in store.db.execute("SELECT id FROM chunks")]
+    assert len(ids) == len(set(ids)) == store.vectors.ntotal
+    assert store.check() == []
+
+
+def test_other_folders_are_left_alone(corpus, settings, fake_embedder, tmp_path):
+    other = write(tmp_path / "other" / "x.txt", "Another story about ports.\n").parent
+    sync([corpus], settings, fake_embedder)
+    report = sync([other], settings, fake_embedder)
+    assert counts(report) == (1, 0, 0, 0)
+    assert set(Store.open(settings.index_dir).articles()) == {"001", "002", "003", "004", "x"}
+
+
+def test_same_stem_in_one_folder_gets_distinct_ids(tmp_path, settings, fake_embedder):
+    write(tmp_path / "a" / "story.txt", "Text version.\n")
+    write(tmp_path / "a" / "story.md", "Markdown version.\n")
+    sync([tmp_path / "a"], settings, fake_embedder)
+    assert sorted(Store.open(settings.index_dir).articles()) == ["story", "story.txt"]
+
+
+def test_a_file_that_turns_bad_keeps_its_previous_version(corpus, settings, fake_embedder):
+    sync([corpus], settings, fake_embedder)
+    (corpus / "001.txt").write_bytes(b"\x00\x01\x02" * 100)
+    report = sync([corpus], settings, fake_embedder)
+    assert "previously indexed version is kept" in report.skipped[0].reason
+    assert "001" in Store.open(settings.index_dir).articles()
+
+
+def test_embedder_mismatch_is_refused_until_rebuild(corpus, settings, fake_embedder):
+    sync([corpus], settings, fake_embedder)
+
+    class Other(FakeEmbedder):
+        model_id = "another-model"
+
+    with pytest.raises(IndexMismatch, match="rag index --rebuild"):
+        sync([corpus], settings, Other())
+    with pytest.raises(IndexMismatch, match="chunker"):
+        sync([corpus], settings.with_(chunk_tokens=100), fake_embedder)
+    report = sync([corpus], settings, Other(), rebuild=True)
+    assert counts(report) == (4, 0, 0, 0)
+    assert Store.open(settings.index_dir).manifest["embedder"]["id"] == "another-model"
+
+
+def test_missing_index_names_the_command(tmp_path):
+    with pytest.raises(IndexNotFound, match="rag index seeds/"):
+        Store.open(tmp_path / "nowhere")
+
+
+def test_old_generations_are_collected(corpus, settings, fake_embedder):
+    for i in range(5):
+        write(corpus / f"n{i}.txt", f"Story number {i} about trade.\n")
+        sync([corpus], settings, fake_embedder)
+    gens = sorted(p.name for p in settings.index_dir.iterdir() if p.name.startswith("gen-"))
+    assert len(gens) <= 3 and (settings.index_dir / "CURRENT").read_text().strip() == gens[-1]
+
+
+def test_kill_mid_rebuild_leaves_old_or_new_state(tmp_path):
+    """kill -9 an index run at random moments: the index opens whole, old or new."""
+    folder = tmp_path / "articles"
+    sources = sorted((BBC / "politics").glob("*.txt"))[:60]
+    for src in sources[:40]:
+        shutil.copy(src, write(folder / src.name, ""))
+    base_dir = tmp_path / "base"
+    worker = [sys.executable, str(Path(__file__).parent / "index_worker.py")]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    subprocess.run([*worker, str(base_dir), str(folder)], check=True, env=env,
+                   capture_output=True)
+    before = Store.open(base_dir).manifest["files"]
+
+    for src in sources[40:]:  # add 20
+        shutil.copy(src, folder / src.name)
+    for src in sources[:5]:  # change 5
+        with open(folder / src.name, "a") as f:
+            f.write("\nAn update to this story.\n")
+    for src in sources[5:10]:  # delete 5
+        (folder / src.name).unlink()
+
+    after_dir = tmp_path / "after"
+    shutil.copytree(base_dir, after_dir)
+    began = time.perf_counter()
+    subprocess.run([*worker, str(after_dir), str(folder)], check=True, env=env,
+                   capture_output=True)
+    duration = time.perf_counter() - began
+    after = Store.open(after_dir).manifest["files"]
+    assert before != after
+
+    rng = random.Random(7)
+    seen = {"old": 0, "new": 0}
+    trials = 16
+    for trial in range(trials):
+        trial_dir = tmp_path / f"trial{trial}"
+        shutil.copytree(base_dir, trial_dir)
+        proc = subprocess.Popen([*worker, str(trial_dir), str(folder)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Kill times sweep from mid-start-up to past the end of a normal run.
+        time.sleep((0.3 + 1.1 * (trial + rng.random()) / trials) * duration)
+        proc.kill()
+        proc.wait()
+        store = Store.open(trial_dir)
+        assert store.check() == []
+        state = store.manifest["files"]
+        assert state in (before, after)
+        seen["old" if state == before else "new"] += 1
+        store.close()
+    # Later runs recover: the next sync completes and reaches the new state.
+    assert sync([folder], Settings(index_dir=trial_dir, chunk_tokens=60),
+                FakeEmbedder()).chunks_total == Store.open(after_dir).count("chunks")
+    assert seen["old"] and seen["new"], seen
