@@ -6,7 +6,8 @@
 from .assistant import Assistant
 from .config import Settings
 from .errors import RagError
-from .types import Article, Chunk, IndexReport, Passage
+from .types import Answer, Article, Chunk, Citation, Filters, IndexReport, Passage
 
-__all__ = ["Article", "Assistant", "Chunk", "IndexReport", "Passage", "RagError", "Settings"]
+__all__ = ["Answer", "Article", "Assistant", "Chunk", "Citation", "Filters", "IndexReport",
+           "Passage", "RagError", "Settings"]
 __version__ = "0.1.0"

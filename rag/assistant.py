@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from .config import Settings
 from .embedding import Embedder, make_embedder
 from .errors import InvalidQuestion
-from .types import Filters, IndexReport, Passage
+from .types import Answer, Filters, IndexReport, Passage
 
 
 class Assistant:
@@ -18,6 +18,7 @@ class Assistant:
     Args:
         settings: Configuration; ``Settings.from_env()`` when omitted.
         embedder: An embedder to use instead of the one ``settings.embedder`` names.
+        generator: A generator to use instead of the model ``settings.model`` names.
 
     Example:
         >>> bot = Assistant(Settings(index_dir="index"))
@@ -25,9 +26,11 @@ class Assistant:
         >>> bot.search("What did Rutte say?")[0].article.title
     """
 
-    def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None):
+    def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None,
+                 generator=None):
         self.settings = settings or Settings.from_env()
         self._embedder = embedder
+        self._generator = generator
         self._store = None
         self._reranker = None
         self._lock = threading.Lock()
@@ -75,7 +78,8 @@ class Assistant:
         if s.reranker and self._reranker is None:
             self._reranker = CrossEncoderReranker(s.reranker)
         return Retriever(self.store, self.embedder, candidates=s.candidates,
-                         dense_weight=s.dense_weight, per_article=s.per_article,
+                         dense_weight=s.dense_weight, phrase_weight=s.phrase_weight,
+                         coverage_weight=s.coverage_weight, per_article=s.per_article,
                          reranker=self._reranker)
 
     def search(self, query: str, k: int | None = None,
@@ -94,6 +98,44 @@ class Assistant:
         """
         query = self._check_query(query)
         return self.retriever().search(query, k or self.settings.top_k, filters)
+
+    @property
+    def generator(self):
+        if self._generator is None:
+            from .generation import LlamaGenerator
+
+            self._generator = LlamaGenerator(self.settings.model, self.settings.cache_dir,
+                                             n_ctx=self.settings.n_ctx)
+        return self._generator
+
+    def ask(self, question: str, history: Sequence | None = None,
+            filters: Filters | None = None) -> Answer:
+        """Answer ``question`` from the articles, with citations, or refuse.
+
+        Args:
+            question: The question.
+            history: Earlier turns of the conversation, as ``(question, answer)`` pairs or
+                ``{"role": ..., "content": ...}`` messages; follow-ups use it.
+            filters: Restrict the articles used.
+        """
+        answer = None
+        for item in self.stream(question, history, filters):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, history: Sequence | None = None,
+               filters: Filters | None = None) -> Iterator[str | Answer]:
+        """Yield the answer's text as it is generated, then the final, verified ``Answer``.
+
+        The streamed text is the model's draft; the final ``Answer.text`` keeps only what the
+        passages support (or quotes them, or refuses), so show that when it arrives.
+        """
+        from .answering import answer_stream
+
+        question = self._check_query(question)
+        yield from answer_stream(self, question, history or [], filters)
 
     def _check_query(self, query: str) -> str:
         if not isinstance(query, str) or not query.strip():

@@ -2,9 +2,9 @@
 
 Sentences (found by blingfire) are packed greedily into chunks of at most ``max_tokens``
 word pieces, counted by the embedder's own tokenizer so nothing is truncated when embedded.
-A chunk prefers to end at a paragraph break; when it has to end inside a paragraph, the next chunk repeats
-the last sentence (at most one) so the thought carries over. A sentence longer than the
-window is cut at word boundaries.
+A chunk prefers to end at a paragraph break; when it has to end inside a paragraph, the
+next chunk repeats the last sentence (at most one) so the thought carries over. A sentence
+longer than the window is cut at word boundaries.
 
 Invariant: ``article.text[c.start:c.end] == c.text`` for every chunk.
 """

@@ -171,6 +171,51 @@ def search(query, k, since, until, articles, reranker, index_dir, as_json) -> No
            "passages": [p.to_dict() for p in passages], "ms": round(ms, 1)}, as_json, human)
 
 
+@cli.command()
+@click.argument("question")
+@index_dir_option
+@click.option("--model", default=None, metavar="NAME|PATH",
+              help="gemma3-270m, smollm2-135m or a .gguf file (default: $RAG_MODEL).")
+@filter_options
+@json_option
+def ask(question, index_dir, model, since, until, articles, as_json) -> None:
+    """Answer QUESTION from the articles, with numbered citations, or say it is not there.
+
+    \b
+    Examples:
+      rag ask "What did Rutte say?"
+      rag ask "What did Lavrov say?" --since 2025-04-01 --json
+    """
+    filters = _filters(since, until, articles)
+    bot = _assistant(index_dir, model=model)
+    answer = None
+    streamed = False
+    for item in bot.stream(question, filters=filters):
+        if isinstance(item, str):
+            if not as_json:
+                click.echo(click.style(item, dim=True), nl=False)
+                streamed = True
+        else:
+            answer = item
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return
+    if streamed:
+        click.echo("\r\033[K" if sys.stdout.isatty() else "")
+    click.echo(answer.text)
+    if answer.citations:
+        click.echo("\nSources:")
+        for c in answer.citations:
+            click.echo(f"  [{c.n}] {c.title} ({c.date or 'undated'}) {c.path} "
+                       f"chars {c.start}-{c.end}")
+            click.echo(f"      \u201c{c.quote}\u201d")
+    elif answer.passages:
+        click.echo("\nClosest passages:")
+        for p in answer.passages:
+            click.echo(f"  - {p.article.title} ({p.article.date or 'undated'}): "
+                       + p.chunk.text.replace("\n", " ")[:200])
+
+
 @cli.group()
 def eval() -> None:  # noqa: A001 - the command is called eval
     """Measure retrieval and answers on an evaluation file."""
@@ -180,15 +225,18 @@ def eval() -> None:  # noqa: A001 - the command is called eval
 @click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Evaluation file (the schema in the README).")
 @click.option("--limit", type=click.IntRange(1), default=None,
-              help="Ask a seeded sample of N questions.")
+              help="Ask a seeded sample of N answerable questions.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Sampling seed.")
 @click.option("--misses", type=click.Path(dir_okay=False), default=None,
               help="Write the questions whose document was not ranked first (JSONL).")
 @click.option("--reranker", default=None, metavar="PATH",
               help="Re-rank with a local cross-encoder model directory.")
+@click.option("--candidates", type=click.IntRange(1, 1000), default=None,
+              help="Candidates from each of dense and BM25 search (default: Settings).")
 @index_dir_option
 @json_option
-def eval_retrieval_cmd(data_path, limit, seed, misses, reranker, index_dir, as_json) -> None:
+def eval_retrieval_cmd(data_path, limit, seed, misses, reranker, candidates, index_dir,
+                       as_json) -> None:
     """Recall@1/5/10 and MRR@10 by document over the answerable questions.
 
     The documents are indexed into a cache keyed by their content, so a second run embeds
@@ -201,19 +249,60 @@ def eval_retrieval_cmd(data_path, limit, seed, misses, reranker, index_dir, as_j
     from .evaluation import eval_retrieval, load_eval_file, prepare_index, sample
 
     data = load_eval_file(data_path)
-    bot = _assistant(None, reranker=reranker)
+    bot = _assistant(None, reranker=reranker, candidates=candidates)
     settings = prepare_index(data, Path(data_path), bot.settings, bot.embedder,
                              show_progress=not as_json)
     if index_dir:
         settings = settings.with_(index_dir=index_dir)
     scorer = Assistant(settings, embedder=bot.embedder)
-    questions = sample(data["questions"], limit, seed)
+    answerable = [q for q in data["questions"] if not q.get("is_impossible") and q.get("doc_id")]
+    questions = sample(answerable, limit, seed)
     result = eval_retrieval(lambda q, k: scorer.search(q, k), questions,
                             show_progress=not as_json, misses=Path(misses) if misses else None)
 
     def human():
         for key, value in result.items():
             click.echo(f"{key:>10}: {value}")
+
+    _emit(result, as_json, human)
+
+
+
+
+@eval.command("answers")
+@click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Evaluation file (the schema in the README).")
+@click.option("--limit", type=click.IntRange(1), default=None,
+              help="Ask a seeded sample of N questions (answerable and not).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Sampling seed.")
+@click.option("--model", default=None, metavar="NAME|PATH", help="The LLM to answer with.")
+@click.option("--records", type=click.Path(dir_okay=False), default=None,
+              help="Write every question with its answer (JSONL).")
+@json_option
+def eval_answers_cmd(data_path, limit, seed, model, records, as_json) -> None:
+    """Answer accuracy, refusal accuracy, citation precision and latency.
+
+    \b
+    Example:
+      rag eval answers --data ../shared/data/seed_qa.json
+      rag eval answers --data ../shared/data/squad_dev.json --limit 300 --seed 0
+    """
+    from .evaluation import eval_answers, load_eval_file, prepare_index, sample
+
+    data = load_eval_file(data_path)
+    bot = _assistant(None, model=model)
+    settings = prepare_index(data, Path(data_path), bot.settings, bot.embedder,
+                             show_progress=not as_json)
+    scorer = Assistant(settings, embedder=bot.embedder)
+    questions = sample(data["questions"], limit, seed)
+    result = eval_answers(lambda q, h: scorer.ask(q, history=h), questions,
+                          show_progress=not as_json,
+                          records=Path(records) if records else None)
+    result["model"] = settings.model
+
+    def human():
+        for key, value in result.items():
+            click.echo(f"{key:>20}: {value}")
 
     _emit(result, as_json, human)
 

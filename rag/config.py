@@ -15,6 +15,7 @@ ENV_VARS = {
     "RAG_SEEDS_DIR": "seeds_dir",
     "RAG_EMBEDDER": "embedder",
     "RAG_MODEL": "model",
+    "RAG_CACHE_DIR": "cache_dir",
 }
 
 #: File suffixes the loader reads.
@@ -39,11 +40,18 @@ class Settings:
         max_article_bytes: Larger files are skipped with a warning.
         top_k: Passages returned by a search.
         candidates: Candidates each of dense and BM25 search propose before fusion.
-        dense_weight: Weight of the dense score in the fused score (the rest is BM25).
+        dense_weight: Weight of the dense score in the fused score (BM25 gets the rest).
+        phrase_weight: Weight of BM25 over the query's adjacent word pairs.
+        coverage_weight: Weight of the IDF-weighted share of query words a chunk contains.
         per_article: Most passages from one article in a result list (None: no cap).
         reranker: Path of a local cross-encoder model to re-rank candidates (optional).
-        cache_dir: Where evaluation indexes and assembled models are cached.
+        cache_dir: Where evaluation indexes and assembled models are cached (default
+            ``$XDG_CACHE_HOME/rag-news``, else ``~/.cache/rag-news``).
         max_question_chars: Longer questions are refused with a message.
+        n_ctx: The LLM's context window in tokens (the prompt always fits in it).
+        max_answer_tokens: Most tokens the LLM may generate for one answer.
+        answer_passages: Passages searched for supporting sentences and cited.
+        prompt_sentences: The best supporting sentences shown to the LLM.
     """
 
     index_dir: Path = Path("index")
@@ -56,15 +64,24 @@ class Settings:
     max_article_bytes: int = 20_000_000
     top_k: int = 5
     candidates: int = 50
-    dense_weight: float = 0.5
+    dense_weight: float = 0.6
+    phrase_weight: float = 0.1
+    coverage_weight: float = 0.3
     per_article: int | None = 3
     reranker: str | None = None
-    cache_dir: Path = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rag-news"
+    cache_dir: Path | None = None
     max_question_chars: int = 2_000
+    n_ctx: int = 2048
+    max_answer_tokens: int = 96
+    answer_passages: int = 3
+    prompt_sentences: int = 5
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index_dir", Path(self.index_dir))
         object.__setattr__(self, "seeds_dir", Path(self.seeds_dir))
+        if self.cache_dir is None:
+            base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+            object.__setattr__(self, "cache_dir", Path(base) / "rag-news")
         object.__setattr__(self, "cache_dir", Path(self.cache_dir))
         if not 16 <= self.chunk_tokens <= 254:
             raise ValueError("chunk_tokens must be between 16 and 254 (the embedder's window)")
@@ -78,8 +95,9 @@ class Settings:
             raise ValueError("top_k must be greater than 0")
         if self.candidates < 1:
             raise ValueError("candidates must be greater than 0")
-        if not 0.0 <= self.dense_weight <= 1.0:
-            raise ValueError("dense_weight must be between 0 and 1")
+        for name in ("dense_weight", "phrase_weight", "coverage_weight"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1")
         if self.per_article is not None and self.per_article < 1:
             raise ValueError("per_article must be greater than 0 (or None for no cap)")
         if self.max_question_chars < 1:

@@ -67,7 +67,7 @@ def prepare_index(data: dict, data_path: Path, settings: Settings, embedder: Emb
             folder.mkdir(parents=True, exist_ok=True)
             for doc in data["docs"]:
                 doc_id = str(doc["id"])
-                if not re.fullmatch(r"[\w.\-]+", doc_id):
+                if "/" in doc_id or "\0" in doc_id or doc_id.startswith("."):
                     raise RagError(f"Document id {doc_id!r} cannot be a file name.")
                 title = str(doc.get("title") or "").replace("\n", " ").strip()
                 header = f"Title: {title}\n\n" if title else ""
@@ -130,4 +130,77 @@ def eval_retrieval(search: Callable[[str, int], list], questions: list[dict],
         "mrr@10": round(sum(1 / r for r in ranks if r) / n, 4) if n else 0.0,
         "latency_ms": {"p50": round(percentile(latencies, 50), 1),
                        "p95": round(percentile(latencies, 95), 1)},
+    }
+
+
+def _contains(answer: str, gold: list[str], every: bool) -> bool:
+    norm = normalize_answer(answer)
+    hits = [normalize_answer(g) in norm for g in gold if normalize_answer(g)]
+    return bool(hits) and (all(hits) if every else any(hits))
+
+
+def _overlaps(quote: str, support: list[str], run: int = 4) -> bool:
+    """Whether the quote shares a run of ``run`` words (or a whole short string) with any
+    support string."""
+    words = normalize_answer(quote).split()
+    grams = {" ".join(words[i:i + run]) for i in range(max(1, len(words) - run + 1))}
+    for s in support:
+        sw = normalize_answer(s).split()
+        if len(sw) < run and " ".join(sw) in " ".join(words):
+            return True
+        if any(" ".join(sw[i:i + run]) in grams for i in range(len(sw) - run + 1)):
+            return True
+    return False
+
+
+def eval_answers(ask: Callable, questions: list[dict], show_progress: bool = False,
+                 records: Path | None = None) -> dict:
+    """Answer accuracy, refusals, citation precision and latency (rules of the README).
+
+    ``ask(question, history)`` returns an ``Answer``; a ``followup`` is asked next in the
+    same conversation.
+    """
+    from tqdm import tqdm
+
+    log = []
+    for q in tqdm(questions, desc="answers", unit="q", disable=not show_progress):
+        answer = ask(q["question"], [])
+        log.append((q, answer))
+        if q.get("followup"):
+            f = {**q["followup"], "doc_id": q.get("doc_id"), "is_impossible": False,
+                 "id": f"{q.get('id')}-followup"}
+            log.append((f, ask(f["question"], [(q["question"], answer.text)])))
+    answerable = [(q, a) for q, a in log if not q.get("is_impossible")]
+    impossible = [(q, a) for q, a in log if q.get("is_impossible")]
+    right = [(q, a) for q, a in answerable
+             if not a.refused and _contains(a.text, q.get("answers", []),
+                                            bool(q.get("all_answers")))]
+    cites = [(q, c) for q, a in answerable if not a.refused for c in a.citations]
+    good = [1 for q, c in cites if c.article_id == q.get("doc_id")
+            and (not q.get("support") or _overlaps(c.quote, q["support"]))]
+    answered = [a for _, a in log if not a.refused]
+    firsts = [a.timings["first_token_ms"] for _, a in log
+              if a.timings.get("first_token_ms") is not None]
+    totals = [a.timings["total_ms"] for _, a in log]
+    if records is not None:
+        Path(records).write_text("".join(json.dumps(
+            {"id": q.get("id"), "question": q["question"], "gold": q.get("answers"),
+             "is_impossible": bool(q.get("is_impossible")), **a.to_dict()},
+            ensure_ascii=False) + "\n" for q, a in log), encoding="utf-8")
+
+    def share(part, whole) -> float:
+        return round(len(part) / len(whole), 4) if whole else 0.0
+
+    return {
+        "questions": len(log),
+        "answer_accuracy": share(right, answerable),
+        "refusal_accuracy": share([1 for _, a in impossible if a.refused], impossible),
+        "false_refusal_rate": share([1 for _, a in answerable if a.refused], answerable),
+        "citation_precision": share(good, cites),
+        "cited_answers": share([a for a in answered if a.citations], answered),
+        "modes": {m: sum(1 for _, a in log if a.mode == m)
+                  for m in ("generated", "extractive", "refused")},
+        "latency_ms": {"first_token_p50": round(percentile(firsts, 50), 1),
+                       "total_p50": round(percentile(totals, 50), 1),
+                       "total_p95": round(percentile(totals, 95), 1)},
     }

@@ -1,14 +1,17 @@
 """Finding the passages that answer a query: dense + BM25, fused, grouped, filtered.
 
 Dense (FAISS) and lexical (SQLite FTS5 BM25) each propose candidates. Every candidate is
-then scored by both (the cosine from its stored vector, BM25 restricted to the candidate
-set), each score is normalised within the query, and the two are mixed with a weight
-(``Settings.dense_weight``). Scoring every candidate on both signals beats rank fusion,
-which only sees ranks and treats a missing score as "last".
+then scored on all signals: the cosine from its stored vector, BM25 restricted to the
+candidate set, BM25 of the query's word pairs as phrases, and the IDF-weighted share of
+the query's content words it contains. Each score is normalised within the query and the
+four are mixed with weights from ``Settings``. Scoring every candidate on every signal
+beats rank fusion, which only sees ranks and treats a missing score as "last". Measured on
+1,000 SQuAD questions (README): RRF MRR@10 0.847, dense+BM25 0.891, all four 0.903.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,16 +35,32 @@ s t don doesn didn isn wasn aren weren won wouldn shouldn couldn ve ll re d m o 
 """.split())
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+_LEXICAL_DEPTH = 5000
+
+
+def content_terms(query: str) -> list[str]:
+    """The query's distinct content words as FTS5 phrases (all words if all are stopwords)."""
+    words = _WORD.findall(query.lower())
+    content = [w for w in words if w not in STOPWORDS] or words
+    return [_phrase(w) for w in list(dict.fromkeys(content))[:64]]
+
+
+def _phrase(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
 
 
 def match_expression(query: str) -> str | None:
     """An FTS5 OR-query of the query's content words (None when it has none)."""
-    words = [w for w in _WORD.findall(query.lower())]
-    content = [w for w in words if w not in STOPWORDS] or words
-    unique = list(dict.fromkeys(content))[:64]
-    if not unique:
-        return None
-    return " OR ".join('"' + w.replace('"', '""') + '"' for w in unique)
+    terms = content_terms(query)
+    return " OR ".join(terms) if terms else None
+
+
+def pair_expression(query: str) -> str | None:
+    """An FTS5 OR-query of adjacent word pairs as phrases (skipping stopword-only pairs)."""
+    words = _WORD.findall(query.lower())
+    pairs = [_phrase(f"{a} {b}") for a, b in zip(words, words[1:], strict=False)
+             if not (a in STOPWORDS and b in STOPWORDS)]
+    return " OR ".join(list(dict.fromkeys(pairs))[:64]) if pairs else None
 
 
 @dataclass
@@ -50,14 +69,18 @@ class Retriever:
 
     Attributes:
         candidates: How many candidates each of dense and lexical search proposes.
-        dense_weight: Weight of the normalised cosine in the fused score (the rest is BM25).
+        dense_weight: Weight of the normalised cosine (BM25 gets ``1 - dense_weight``).
+        phrase_weight: Weight of BM25 over the query's word pairs.
+        coverage_weight: Weight of the IDF-weighted share of query words present.
         per_article: Most passages from one article in a result list (None: no limit).
     """
 
     store: Store
     embedder: Embedder
     candidates: int = 50
-    dense_weight: float = 0.5
+    dense_weight: float = 0.6
+    phrase_weight: float = 0.1
+    coverage_weight: float = 0.3
     per_article: int | None = 3
     reranker: object | None = None
 
@@ -72,33 +95,63 @@ class Retriever:
         passages = _passages(self.store, ranked[:max(4 * k, 30)])
         return group(passages, k, per_article)
 
-    def scores(self, query: str, filters: Filters | None = None) -> dict[int, float]:
-        """Fused scores of the candidate chunks."""
+    def scores(self, query: str, filters: Filters | None = None,
+               query_vector: np.ndarray | None = None) -> dict[int, float]:
+        """Fused scores of the candidate chunks (``query_vector``: already embedded)."""
         allowed = self.store.allowed_ids(filters)
         if allowed is not None and len(allowed) == 0:
             return {}
-        qvec = self.embedder.embed_batch([query])[0]
+        qvec = self.embedder.embed_batch([query])[0] if query_vector is None else query_vector
         dense = dict(self.store.search_dense(qvec, self.candidates, allowed))
         match = match_expression(query)
-        lexical = dict(self.store.search_lexical(match, self.candidates, filters)) \
+        # One long BM25 list serves both as candidates (its head) and to score the dense
+        # candidates (look-ups); a chunk past its end scores 0, as it would nearly anyway.
+        lexical = dict(self.store.search_lexical(match, _LEXICAL_DEPTH, filters)) \
             if match else {}
-        ids = list(dense.keys() | lexical.keys())
+        ids = list(dense.keys() | set(list(lexical)[:self.candidates]))
         if not ids:
             return {}
         missing_dense = [i for i in ids if i not in dense]
         dense.update(self.store.dense_scores(qvec, missing_dense))
-        missing_lex = [i for i in ids if i not in lexical]
-        if match and missing_lex:
-            lexical.update(self.store.search_lexical(match, len(missing_lex), ids=missing_lex))
-        return fuse(ids, dense, lexical, self.dense_weight)
+        pairs = pair_expression(query) if self.phrase_weight else None
+        phrases = dict(self.store.search_lexical(pairs, _LEXICAL_DEPTH, filters)) \
+            if pairs else {}
+        coverage = self.coverage(query, ids) if self.coverage_weight else {}
+        return fuse(ids, dense, lexical, self.dense_weight, phrases, self.phrase_weight,
+                    coverage, self.coverage_weight)
+
+    def coverage(self, query: str, ids: Sequence[int]) -> dict[int, float]:
+        """IDF-weighted share of the query's content words each candidate contains."""
+        total = self.store.count("chunks")
+        got: dict[int, float] = {}
+        wanted = set(ids)
+        norm = 0.0
+        for term in content_terms(query):
+            having = self.store.containing(term)
+            if not having:
+                continue
+            idf = math.log(1 + (total - len(having) + 0.5) / (len(having) + 0.5))
+            norm += idf
+            for cid in having & wanted:
+                got[cid] = got.get(cid, 0.0) + idf
+        return {cid: v / norm for cid, v in got.items()} if norm else {}
 
 
 def fuse(ids: Sequence[int], dense: dict[int, float], lexical: dict[int, float],
-         dense_weight: float) -> dict[int, float]:
-    """Mix max-normalised dense and BM25 scores; a chunk absent from a list scores 0 there."""
-    d = _normalise(np.array([dense.get(i, 0.0) for i in ids]))
-    b = _normalise(np.array([lexical.get(i, 0.0) for i in ids]))
-    fused = dense_weight * d + (1 - dense_weight) * b
+         dense_weight: float, phrases: dict[int, float] | None = None,
+         phrase_weight: float = 0.0, coverage: dict[int, float] | None = None,
+         coverage_weight: float = 0.0) -> dict[int, float]:
+    """Mix max-normalised dense, BM25 and phrase-BM25 scores with the coverage share.
+
+    A chunk absent from a list scores 0 there.
+    """
+    def column(scores: dict[int, float] | None) -> np.ndarray:
+        return np.array([(scores or {}).get(i, 0.0) for i in ids])
+
+    fused = (dense_weight * _normalise(column(dense))
+             + (1 - dense_weight) * _normalise(column(lexical))
+             + phrase_weight * _normalise(column(phrases))
+             + coverage_weight * column(coverage))
     return dict(zip(ids, fused.tolist(), strict=True))
 
 

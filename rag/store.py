@@ -248,26 +248,25 @@ class Store:
             args)
         return np.fromiter((r[0] for r in rows), dtype=np.int64)
 
-    def search_lexical(self, match: str, k: int, filters=None,
-                       ids: Sequence[int] | None = None) -> list[tuple[int, float]]:
-        """BM25 over the chunks for an FTS5 ``match`` expression; higher scores are better.
+    def search_lexical(self, match: str, k: int, filters=None) -> list[tuple[int, float]]:
+        """BM25 over the chunks for an FTS5 ``match`` expression, best first (higher is better).
 
-        ``ids`` restricts scoring to those chunks (to score another list's candidates).
+        (Restricting FTS5 with ``rowid IN (...)`` is slow - it re-runs the match per row - so
+        callers that need scores for given chunks ask for a long list and look them up.)
         """
         where, args = self._filter_sql(filters)
-        if ids is not None:
-            if not ids:
-                return []
-            where += f" AND chunks_fts.rowid IN ({','.join('?' * len(ids))})"
-            args = [*args, *map(int, ids)]
         join = (" JOIN chunks c ON c.id = chunks_fts.rowid"
-                " JOIN articles a ON a.id = c.article_id") \
-            if filters is not None and filters.active else ""
+                " JOIN articles a ON a.id = c.article_id") if where else ""
         rows = self.db.execute(
             f"SELECT chunks_fts.rowid, -bm25(chunks_fts) FROM chunks_fts{join} "
             f"WHERE chunks_fts MATCH ?{where} ORDER BY bm25(chunks_fts) LIMIT ?",
             [match, *args, k])
         return [(int(i), float(s)) for i, s in rows]
+
+    def containing(self, term: str) -> set[int]:
+        """Ids of the chunks that contain ``term`` (an FTS5 phrase)."""
+        rows = self.db.execute("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?", (term,))
+        return {r[0] for r in rows}
 
     def check(self) -> list[str]:
         """Integrity problems of this generation (empty when all is well)."""

@@ -136,3 +136,50 @@ class Filters:
 
     def to_dict(self) -> dict:
         return {"since": self.since, "until": self.until, "articles": list(self.articles)}
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a claim of an answer comes from: marker ``[n]`` and the exact quoted text.
+
+    ``start`` and ``end`` are offsets into the article text; ``quote`` is
+    ``article.text[start:end]``.
+    """
+
+    n: int
+    article_id: str
+    title: str
+    date: str | None
+    path: str
+    start: int
+    end: int
+    quote: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer with its citations.
+
+    ``mode`` is ``"generated"`` (the model's words, each sentence checked against its
+    passage), ``"extractive"`` (sentences quoted verbatim from the articles) or
+    ``"refused"`` (the articles do not answer it; ``passages`` holds the closest ones).
+    """
+
+    text: str
+    mode: str
+    citations: tuple[Citation, ...] = ()
+    passages: tuple[Passage, ...] = ()
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def refused(self) -> bool:
+        return self.mode == "refused"
+
+    def to_dict(self) -> dict:
+        return {"answer": self.text, "mode": self.mode,
+                "citations": [c.to_dict() for c in self.citations],
+                "passages": [p.to_dict() for p in self.passages],
+                "timings": dict(self.timings)}

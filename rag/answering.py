@@ -1,0 +1,111 @@
+"""The answer pipeline behind ``Assistant.ask`` / ``stream``:
+
+retrieve (with the conversation's context) -> gate -> generate -> verify -> fallback.
+
+Kept apart from ``assistant.py`` so the facade stays a thin list of entry points.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+
+from .generation import STOP, build_prompt
+from .grounding import Gate, extractive, idf_from, sentence_evidence, verify
+from .types import Answer, Filters
+
+REFUSAL = "I couldn't find that in the articles."
+_PRONOUNS = re.compile(r"\b(he|she|it|they|him|her|them|his|hers|its|their|this|that|these|"
+                       r"those|there|then)\b", re.IGNORECASE)
+
+
+def previous_questions(history: Sequence) -> list[str]:
+    """The user's earlier questions, oldest first, from pairs or role/content messages."""
+    out = []
+    for turn in history:
+        if isinstance(turn, dict):
+            if turn.get("role") == "user" and isinstance(turn.get("content"), str):
+                out.append(turn["content"])
+        elif isinstance(turn, (list, tuple)) and turn and isinstance(turn[0], str):
+            out.append(turn[0])
+    return out
+
+
+def contextual_query(question: str, history: Sequence) -> str:
+    """The retrieval query: a follow-up ("Which outlet did he say it to?") is read together
+    with the question before it; a question that stands alone is used as it is.
+
+    A tiny base model is no reliable rewriter, so this is a rule: a question that refers
+    back (a pronoun) or has fewer than three content words borrows the last question's.
+    """
+    earlier = previous_questions(history)
+    if not earlier:
+        return question
+    words = [w for w in re.findall(r"\w+", question.lower()) if len(w) > 3]
+    if _PRONOUNS.search(question) or len(words) < 3:
+        return f"{earlier[-1]} {question}"
+    return question
+
+
+def focus(evidence, passages, limit: int) -> list:
+    """Per passage, the spans of its best ``limit`` evidence sentences overall: a short
+    prompt is both faster (the first token comes sooner) and easier for a tiny model."""
+    spans: list[list[tuple[int, int]]] = [[] for _ in passages]
+    seen = set()
+    for ev in evidence:
+        key = (passages[ev.passage].article.id, ev.start)
+        if key in seen:
+            continue
+        seen.add(key)
+        spans[ev.passage].append((ev.start, ev.end))
+        if len(seen) == limit:
+            break
+    return [(p.article, s) for p, s in zip(passages, spans, strict=True)]
+
+
+def answer_stream(bot, question: str, history: Sequence,
+                  filters: Filters | None) -> Iterator[str | Answer]:
+    s = bot.settings
+    began = time.perf_counter()
+    query = contextual_query(question, history)
+    retriever = bot.retriever()
+    passages = retriever.search(query, max(s.top_k, s.answer_passages), filters)
+    retrieval_ms = (time.perf_counter() - began) * 1000
+    timings = {"retrieval_ms": round(retrieval_ms, 1)}
+    top = passages[:s.answer_passages]
+    store = retriever.store
+    idf = idf_from(store.count("chunks"), lambda t: len(store.containing(f'"{t}"')))
+    evidence = sentence_evidence(query, top, bot.embedder.embed_batch, idf)
+
+    if not Gate().answerable(evidence):
+        text = REFUSAL + (" The closest passages are listed below." if passages else "")
+        if filters is not None and filters.active and not passages:
+            text = "No article matches the filters, so there is nothing to answer from."
+        timings["total_ms"] = round((time.perf_counter() - began) * 1000, 1)
+        yield text
+        yield Answer(text, "refused", (), tuple(passages[:3]), timings)
+        return
+
+    generator = bot.generator
+    budget = s.n_ctx - s.max_answer_tokens - 16
+    prompt = build_prompt(question if query == question else query,
+                          focus(evidence, top, s.prompt_sentences),
+                          generator.count_tokens, budget)
+    draft, first = [], None
+    for piece in generator.stream(prompt, s.max_answer_tokens, STOP):
+        if first is None:
+            first = time.perf_counter()
+            timings["first_token_ms"] = round((first - began) * 1000, 1)
+        draft.append(piece)
+        yield piece
+    checked = verify("".join(draft), top)
+    best = {(top[ev.passage].article.id, ev.start) for ev in evidence[:2]}
+    quoted = {(c.article_id, c.start) for c in checked.citations}
+    if checked.citations and best & quoted:
+        mode, result = "generated", checked
+    else:
+        mode, result = "extractive", extractive(evidence, top)
+    timings.setdefault("first_token_ms", None)
+    timings["total_ms"] = round((time.perf_counter() - began) * 1000, 1)
+    yield Answer(result.text, mode, result.citations, tuple(top), timings)
