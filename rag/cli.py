@@ -216,6 +216,48 @@ def ask(question, index_dir, model, since, until, articles, as_json) -> None:
                        + p.chunk.text.replace("\n", " ")[:200])
 
 
+@cli.command()
+@index_dir_option
+@click.option("--seeds", "seeds_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder of articles to index and to save uploads in (default: ./seeds).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; only this machine can connect by default.")
+@click.option("--port", default=7860, show_default=True, type=int, help="Port to listen on.")
+@click.option("--auth", default=None, metavar="USER:PASS",
+              help="Require this login (use it whenever --host is not 127.0.0.1).")
+@click.option("--model", default=None, metavar="NAME|PATH", help="The LLM to answer with.")
+def serve(index_dir, seeds_dir, host, port, auth, model) -> None:
+    """Update the index of the seeds folder, then serve the chat page.
+
+    \b
+    Examples:
+      rag serve
+      rag serve --host 0.0.0.0 --auth alice:s3cret --port 8080
+    """
+    bot = _assistant(index_dir, seeds_dir=seeds_dir, model=model)
+    seeds = Path(bot.settings.seeds_dir)
+    seeds.mkdir(parents=True, exist_ok=True)
+    credentials = None
+    if auth:
+        user, sep, password = auth.partition(":")
+        if not sep or not user or not password:
+            raise click.BadParameter("use USER:PASS", param_hint="--auth")
+        credentials = (user, password)
+    elif host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"Warning: serving on {host} without --auth: anyone who can reach this "
+                   "address can use it.", err=True)
+    click.echo(f"Indexing {seeds} ...", err=True)
+    _print_report(bot.index([seeds], show_progress=True), False)
+    from ui.app import build
+
+    demo = build(bot, seeds)
+    click.echo(f"Embedder: {bot.embedder.model_id}; LLM: {bot.settings.model}", err=True)
+    click.echo(f"Chat page: http://{host}:{port}/", err=True)
+    demo.queue(default_concurrency_limit=8).launch(
+        server_name=host, server_port=port, auth=credentials, show_error=False, quiet=True,
+        footer_links=[])
+
+
 @cli.group()
 def eval() -> None:  # noqa: A001 - the command is called eval
     """Measure retrieval and answers on an evaluation file."""

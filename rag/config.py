@@ -60,7 +60,7 @@ class Settings:
     model: str = "gemma3-270m"
     chunk_tokens: int = 200
     chunk_overlap_sentences: int = 1
-    embed_batch_size: int = 32
+    embed_batch_size: int = 16
     max_article_bytes: int = 20_000_000
     top_k: int = 5
     candidates: int = 50

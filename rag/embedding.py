@@ -54,7 +54,7 @@ def bundled_model_path() -> Path:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model from a local directory (loaded lazily)."""
 
-    def __init__(self, model: str = BUNDLED, batch_size: int = 32):
+    def __init__(self, model: str = BUNDLED, batch_size: int = 16):
         self.model = model
         self.batch_size = batch_size
         if model == BUNDLED:
@@ -127,6 +127,6 @@ def embed(embedder: Embedder, texts: Sequence[str], batch_size: int = 256,
     return out
 
 
-def make_embedder(name: str, batch_size: int = 32) -> Embedder:
+def make_embedder(name: str, batch_size: int = 16) -> Embedder:
     """The embedder a setting names: ``bundled`` or a model directory."""
     return SentenceTransformerEmbedder(name, batch_size=batch_size)
