@@ -68,7 +68,9 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
               help="Keep running and index files as they arrive, change or go.")
 @click.option("--embedder", default=None,
               help="`bundled` or a sentence-transformers model directory.")
-def index(paths, index_dir, as_json, rebuild, watch, embedder) -> None:
+@click.option("--check", is_flag=True,
+              help="Only check the index's integrity and say what is wrong (exit 1 if any).")
+def index(paths, index_dir, as_json, rebuild, watch, embedder, check) -> None:
     """Build or update the index of PATHS (default: ./seeds).
 
     Only new and changed articles are chunked and embedded; deleted ones are removed.
@@ -80,6 +82,15 @@ def index(paths, index_dir, as_json, rebuild, watch, embedder) -> None:
       rag index seeds/ --watch
     """
     bot = _assistant(index_dir, embedder=embedder)
+    if check:
+        from .store import Store
+
+        store = Store.open(bot.settings.index_dir)
+        problems = store.check()
+        _emit({"generation": store.generation, "problems": problems}, as_json,
+              lambda: click.echo("\n".join(problems) if problems else
+                                 f"{store.generation}: no problems found"))
+        sys.exit(1 if problems else 0)
     paths = [Path(p) for p in paths] or [bot.settings.seeds_dir]
     for p in paths:
         if not p.exists():

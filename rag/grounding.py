@@ -237,10 +237,14 @@ def extractive(evidence: Sequence[Evidence], passages: Sequence[Passage],
     for ev in evidence:
         if len(chosen) == max_sentences:
             break
-        same = [c for c in chosen if c.start == ev.start and
-                passages[c.passage].article.id == passages[ev.passage].article.id]
-        if chosen and (ev.score < chosen[0].score - 0.08 or same):
-            continue
+        if chosen:
+            first = passages[chosen[0].passage].article.id
+            # A second sentence only from the same article (another article's second-best
+            # sentence was a wrong citation nearly two times in three on SQuAD), and only
+            # when it scores nearly as well.
+            if (passages[ev.passage].article.id != first or ev.start == chosen[0].start
+                    or ev.score < chosen[0].score - 0.08):
+                continue
         chosen.append(ev)
     chosen.sort(key=lambda ev: (ev.passage, ev.start))
     citations, parts = [], []

@@ -283,11 +283,6 @@ class Store:
         fts = self.db.execute("SELECT COUNT(*) FROM chunks_fts").fetchone()[0]
         if fts != len(chunk_ids):
             problems.append(f"the lexical index has {fts} rows for {len(chunk_ids)} chunks")
-        try:
-            self.db.execute("INSERT INTO chunks_fts(chunks_fts, rank) VALUES('integrity-check', 1)")
-        except sqlite3.DatabaseError as exc:
-            if "readonly" not in str(exc):
-                problems.append(f"the lexical index is damaged: {exc}")
         if self.manifest.get("files") != self.file_hashes():
             problems.append("the manifest's file hashes differ from the stored files")
         orphans = self.db.execute(

@@ -44,6 +44,23 @@ def test_index_json_report_and_search(runner, tmp_path):
     assert "[1] Elections (undated)" in human.output
 
 
+def test_index_check(runner, tmp_path):
+    write(tmp_path / "news" / "a.txt", "A story.\n")
+    idx = str(tmp_path / "idx")
+    runner.invoke(cli_module.cli, ["index", str(tmp_path / "news"), "--index-dir", idx])
+    ok = runner.invoke(cli_module.cli, ["index", "--check", "--index-dir", idx, "--json"])
+    assert ok.exit_code == 0 and json.loads(ok.stdout)["problems"] == []
+    import sqlite3
+
+    from rag.store import current_generation
+
+    gen = tmp_path / "idx" / current_generation(tmp_path / "idx")
+    with sqlite3.connect(gen / "store.sqlite") as db:  # damage it: a chunk loses its vector
+        db.execute("INSERT INTO chunks VALUES (42, 'a', 9, 0, 1, 'x', '[]')")
+    bad = runner.invoke(cli_module.cli, ["index", "--check", "--index-dir", idx])
+    assert bad.exit_code == 1 and "1 chunks have no vector" in bad.output
+
+
 def test_search_without_index_names_the_build_command(runner, tmp_path):
     result = runner.invoke(cli_module.cli, ["search", "anything", "--index-dir",
                                             str(tmp_path / "none")])
