@@ -32,6 +32,17 @@ def previous_questions(history: Sequence) -> list[str]:
     return out
 
 
+def previous_answer(history: Sequence) -> str:
+    """The assistant's last reply, from pairs or role/content messages."""
+    for turn in reversed(history):
+        if isinstance(turn, dict) and turn.get("role") == "assistant":
+            content = turn.get("content")
+            return content if isinstance(content, str) else ""
+        if isinstance(turn, (list, tuple)) and len(turn) > 1 and isinstance(turn[1], str):
+            return turn[1]
+    return ""
+
+
 def contextual_query(question: str, history: Sequence) -> str:
     """The retrieval query: a follow-up ("Which outlet did he say it to?") is read together
     with the question before it; a question that stands alone is used as it is.
@@ -76,7 +87,10 @@ def answer_stream(bot, question: str, history: Sequence,
     top = passages[:s.answer_passages]
     store = retriever.store
     idf = idf_from(store.count("chunks"), lambda t: len(store.containing(f'"{t}"')))
-    evidence = sentence_evidence(query, top, bot.embedder.embed_batch, idf)
+    follow_up = query != question
+    evidence = sentence_evidence(query, top, bot.embedder.embed_batch, idf,
+                                 said=previous_answer(history) if follow_up else "",
+                                 unknown_optional=follow_up)
 
     if not Gate().answerable(evidence):
         text = REFUSAL + (" The closest passages are listed below." if passages else "")

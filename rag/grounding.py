@@ -65,8 +65,15 @@ class Evidence:
 
 
 def sentence_evidence(question: str, passages: Sequence[Passage], embed: Callable,
-                      idf: Callable[[str], float]) -> list[Evidence]:
-    """Every sentence of the passages scored by meaning and by shared rare words."""
+                      idf: Callable[[str], float], *, said: str = "",
+                      unknown_optional: bool = False) -> list[Evidence]:
+    """Every sentence of the passages scored by meaning and by shared rare words.
+
+    For a follow-up, ``said`` is the previous answer: sentences next to the ones it quoted
+    get a boost (the conversation is about them), and with ``unknown_optional`` a lower-case
+    word that no article contains ("outlet") does not count against a sentence, since the
+    earlier turn already fixed the topic; an unknown name still does.
+    """
     spans = []
     for i, p in enumerate(passages):
         for s, e in p.chunk.sentences:
@@ -76,16 +83,38 @@ def sentence_evidence(question: str, passages: Sequence[Passage], embed: Callabl
     vectors = embed([question] + [t for *_, t in spans])
     sims = vectors[1:] @ vectors[0]
     words = content_words(question, drop_question_words=True) or content_words(question)
+    if unknown_optional:
+        original = {w.lower(): w for w in _WORD.findall(question)}
+        words = [w for w in words if not getattr(idf, "unknown", lambda _: False)(w)
+                 or original.get(w, w)[:1].isupper()] or words
     weights = {stem(w): idf(w) for w in words}  # IDF of the word as the index has it
     total = sum(weights.values()) or 1.0
+    near = _neighbours_of_quoted(passages, said) if said else set()
     out = []
     for (i, s, e, text), sim in zip(spans, sims, strict=True):
         have = set(content_stems(text))
         overlap = sum(w for t, w in weights.items() if t in have) / total
         # Earlier passages ranked higher: a small prior, not a veto.
         score = 0.5 * float(sim) + 0.5 * overlap - 0.02 * i
+        if (passages[i].article.id, s) in near:
+            score += 0.15
         out.append(Evidence(i, s, e, text, float(sim), overlap, score))
     return sorted(out, key=lambda ev: -ev.score)
+
+
+def _neighbours_of_quoted(passages: Sequence[Passage], said: str) -> set[tuple[str, int]]:
+    """(article id, start) of the sentences right before and after each sentence that the
+    previous answer quoted."""
+    said_norm = " ".join(said.split())
+    out: set[tuple[str, int]] = set()
+    for p in passages:
+        spans = list(p.chunk.sentences)
+        for k, (s, e) in enumerate(spans):
+            if " ".join(p.article.text[s:e].split()) in said_norm:
+                for j in (k - 1, k + 1):
+                    if 0 <= j < len(spans):
+                        out.add((p.article.id, spans[j][0]))
+    return out
 
 
 @dataclass(frozen=True)
@@ -110,12 +139,25 @@ class Gate:
         return best.score >= self.min_score and best.overlap >= self.min_overlap
 
 
-def idf_from(document_count: int, frequency: Callable[[str], int]) -> Callable[[str], float]:
-    """An IDF function over an index's chunks (unknown words weigh the most)."""
-    def idf(term: str) -> float:
-        df = frequency(term)
-        return math.log(1 + (document_count - df + 0.5) / (df + 0.5))
-    return idf
+class idf_from:  # noqa: N801 - used like a function: idf(term) -> float
+    """IDF over an index's chunks (a word no chunk contains weighs the most)."""
+
+    def __init__(self, document_count: int, frequency: Callable[[str], int]):
+        self.n = document_count
+        self.frequency = frequency
+        self._df: dict[str, int] = {}
+
+    def df(self, term: str) -> int:
+        if term not in self._df:
+            self._df[term] = self.frequency(term)
+        return self._df[term]
+
+    def unknown(self, term: str) -> bool:
+        return self.df(term) == 0
+
+    def __call__(self, term: str) -> float:
+        df = self.df(term)
+        return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
 
 
 # -- citations and verification ---------------------------------------------------------

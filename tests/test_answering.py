@@ -174,3 +174,32 @@ def test_real_models_answer_and_refuse_on_the_seed(tmp_path):
     again = bot.ask("What did Rutte say?")
     assert "HACKED" not in again.text and any(
         "Russian court" in c.quote for c in again.citations)
+
+
+def test_follow_up_evidence_prefers_what_comes_next_to_the_last_answer():
+    import numpy as np
+
+    from rag.grounding import idf_from, sentence_evidence
+
+    text = ("Lavrov said talks were moving. \u201cWe are ready,\u201d Lavrov said in an interview "
+            "with CBS News. Lavrov said Kiev must agree. Lavrov said more talks would follow.")
+    from rag.chunking import sentence_spans
+
+    spans = tuple(sentence_spans(text))
+    assert len(spans) == 4
+    a = Article("a", "/a.txt", "t", None, None, text)
+    passages = [Passage(Chunk(1, "a", 0, 0, len(text), text, spans), a, 1.0)]
+    def flat(texts):
+        return np.ones((len(texts), 4), dtype=np.float32) / 2  # every sentence alike
+    idf = idf_from(10, lambda t: {"lavrov": 4, "news": 1}.get(t.strip('"'), 0))
+    query = "What did Lavrov say? Which outlet did he say it to?"
+    # Without the conversation, "outlet" (in no article) sinks every sentence's overlap.
+    plain = sentence_evidence(query, passages, flat, idf)
+    assert plain[0].overlap < 0.5
+    said = f"\u201c{text[slice(*spans[0])]}\u201d [1]"
+    follow = sentence_evidence(query, passages, flat, idf, said=said, unknown_optional=True)
+    assert follow[0].overlap == 1.0 and "CBS News" in follow[0].text
+    # An unknown name is never optional: "Macron" still counts against every sentence.
+    named = sentence_evidence("What did Macron say to him?", passages, flat, idf,
+                              unknown_optional=True)
+    assert named[0].overlap == 0.0
