@@ -102,10 +102,7 @@ def main() -> None:
     for size in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
             store = build(Path(tmp), size, texts, vectors, sentences, settings, embedder, rng)
-            retriever = Retriever(store, embedder, candidates=settings.candidates,
-                                  dense_weight=settings.dense_weight,
-                                  phrase_weight=settings.phrase_weight,
-                                  coverage_weight=settings.coverage_weight)
+            retriever = Retriever.from_settings(store, embedder, settings)
             for q, v in zip(queries[:10], qvecs[:10], strict=True):
                 retriever.scores(q, query_vector=v)  # warm caches
             times = []

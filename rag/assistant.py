@@ -77,10 +77,7 @@ class Assistant:
         s = self.settings
         if s.reranker and self._reranker is None:
             self._reranker = CrossEncoderReranker(s.reranker)
-        return Retriever(self.store, self.embedder, candidates=s.candidates,
-                         dense_weight=s.dense_weight, phrase_weight=s.phrase_weight,
-                         coverage_weight=s.coverage_weight, per_article=s.per_article,
-                         reranker=self._reranker)
+        return Retriever.from_settings(self.store, self.embedder, s, self._reranker)
 
     def search(self, query: str, k: int | None = None,
                filters: Filters | None = None) -> list[Passage]:

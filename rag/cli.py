@@ -274,12 +274,20 @@ def eval() -> None:  # noqa: A001 - the command is called eval
     """Measure retrieval and answers on an evaluation file."""
 
 
+def eval_options(what: str):
+    def decorate(func):
+        func = click.option("--seed", type=int, default=0, show_default=True,
+                            help="Sampling seed.")(func)
+        func = click.option("--limit", type=click.IntRange(1), default=None,
+                            help=f"Ask a seeded sample of N {what}.")(func)
+        return click.option("--data", "data_path", required=True,
+                            type=click.Path(exists=True, dir_okay=False),
+                            help="Evaluation file (the schema in the README).")(func)
+    return decorate
+
+
 @eval.command("retrieval")
-@click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Evaluation file (the schema in the README).")
-@click.option("--limit", type=click.IntRange(1), default=None,
-              help="Ask a seeded sample of N answerable questions.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Sampling seed.")
+@eval_options("answerable questions")
 @click.option("--misses", type=click.Path(dir_okay=False), default=None,
               help="Write the questions whose document was not ranked first (JSONL).")
 @click.option("--reranker", default=None, metavar="PATH",
@@ -293,7 +301,7 @@ def eval_retrieval_cmd(data_path, limit, seed, misses, reranker, candidates, ind
     """Recall@1/5/10 and MRR@10 by document over the answerable questions.
 
     The documents are indexed into a cache keyed by their content, so a second run embeds
-    nothing. --index-dir overrides the cache location of that index.
+    nothing; --index-dir puts that index in DIR instead.
 
     \b
     Example:
@@ -304,9 +312,7 @@ def eval_retrieval_cmd(data_path, limit, seed, misses, reranker, candidates, ind
     data = load_eval_file(data_path)
     bot = _assistant(None, reranker=reranker, candidates=candidates)
     settings = prepare_index(data, Path(data_path), bot.settings, bot.embedder,
-                             show_progress=not as_json)
-    if index_dir:
-        settings = settings.with_(index_dir=index_dir)
+                             show_progress=not as_json, index_dir=index_dir)
     scorer = Assistant(settings, embedder=bot.embedder)
     answerable = [q for q in data["questions"] if not q.get("is_impossible") and q.get("doc_id")]
     questions = sample(answerable, limit, seed)
@@ -320,14 +326,8 @@ def eval_retrieval_cmd(data_path, limit, seed, misses, reranker, candidates, ind
     _emit(result, as_json, human)
 
 
-
-
 @eval.command("answers")
-@click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Evaluation file (the schema in the README).")
-@click.option("--limit", type=click.IntRange(1), default=None,
-              help="Ask a seeded sample of N questions (answerable and not).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Sampling seed.")
+@eval_options("questions (answerable and not)")
 @click.option("--model", default=None, metavar="NAME|PATH", help="The LLM to answer with.")
 @click.option("--records", type=click.Path(dir_okay=False), default=None,
               help="Write every question with its answer (JSONL).")

@@ -54,9 +54,10 @@ def sample(questions: list[dict], limit: int | None, seed: int) -> list[dict]:
 
 
 def prepare_index(data: dict, data_path: Path, settings: Settings, embedder: Embedder,
-                  show_progress: bool = False) -> Settings:
-    """Index what an evaluation file names, in a cache keyed by content; returns the
-    settings that point at it. A second run with the same documents embeds nothing."""
+                  show_progress: bool = False, index_dir: Path | str | None = None) -> Settings:
+    """Index what an evaluation file names, in a cache keyed by content (or in
+    ``index_dir``); returns the settings that point at it. A second run with the same
+    documents embeds nothing."""
     signature = json.dumps(index_signature(settings, embedder), sort_keys=True)
     if data.get("docs"):
         payload = json.dumps(data["docs"], sort_keys=True, ensure_ascii=False)
@@ -83,7 +84,7 @@ def prepare_index(data: dict, data_path: Path, settings: Settings, embedder: Emb
         key = hashlib.blake2b((str(folder.resolve()) + signature).encode(),
                               digest_size=10).hexdigest()
         root = settings.cache_dir / "eval" / key
-    eval_settings = settings.with_(index_dir=root / "index")
+    eval_settings = settings.with_(index_dir=index_dir or root / "index")
     sync([folder], eval_settings, embedder, show_progress=show_progress)
     return eval_settings
 

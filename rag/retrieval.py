@@ -67,24 +67,29 @@ def pair_expression(query: str) -> str | None:
 class Retriever:
     """Hybrid search over one generation of the index.
 
-    Attributes:
-        candidates: How many candidates each of dense and lexical search proposes.
-        dense_weight: Weight of the normalised cosine (BM25 gets ``1 - dense_weight``).
-        phrase_weight: Weight of BM25 over the query's word pairs.
-        coverage_weight: Weight of the IDF-weighted share of query words present.
-        per_article: Most passages from one article in a result list (None: no limit).
+    The weights and sizes come from ``Settings`` (see ``from_settings``), where every
+    default lives: ``candidates`` per search, ``dense_weight`` (BM25 gets the rest),
+    ``phrase_weight``, ``coverage_weight`` and ``per_article`` (None: no cap).
     """
 
     store: Store
     embedder: Embedder
-    candidates: int = 50
-    dense_weight: float = 0.6
-    phrase_weight: float = 0.1
-    coverage_weight: float = 0.3
-    per_article: int | None = 3
+    candidates: int
+    dense_weight: float
+    phrase_weight: float
+    coverage_weight: float
+    per_article: int | None
     reranker: object | None = None
 
-    def search(self, query: str, k: int = 5, filters: Filters | None = None,
+    @classmethod
+    def from_settings(cls, store: Store, embedder: Embedder, settings,
+                      reranker: object | None = None) -> Retriever:
+        return cls(store, embedder, candidates=settings.candidates,
+                   dense_weight=settings.dense_weight, phrase_weight=settings.phrase_weight,
+                   coverage_weight=settings.coverage_weight,
+                   per_article=settings.per_article, reranker=reranker)
+
+    def search(self, query: str, k: int, filters: Filters | None = None,
                per_article: int | None = -1) -> list[Passage]:
         """The ``k`` best passages for ``query``, best first."""
         per_article = self.per_article if per_article == -1 else per_article
