@@ -67,6 +67,26 @@ def test_gradio_client_answers_and_refuses(server):
     assert refusal.startswith("I couldn't find that in the articles")
 
 
+def test_concurrent_sessions_all_get_their_answers(server):
+    """Several clients at once: retrieval runs side by side, the model one call at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    url, _, _ = server
+    questions = ["What did Rutte say?", "When did Moscow annex Crimea?",
+                 "Who is Trump's envoy due in Russia on Friday?", "What did Rutte say?"]
+    expected = ["Russian court", "2014", "Witkoff", "Russian court"]
+
+    def ask(q):
+        return Client(url, verbose=False).predict(q, api_name="/chat")
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(ask, questions))
+    for answer, want in zip(answers, expected, strict=True):
+        assert want in answer
+
+
 def test_app_binds_to_localhost_only(server):
     url, _, _ = server
     port = int(url.rsplit(":", 1)[1].strip("/"))
