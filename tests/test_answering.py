@@ -203,3 +203,15 @@ def test_follow_up_evidence_prefers_what_comes_next_to_the_last_answer():
     named = sentence_evidence("What did Macron say to him?", passages, flat, idf,
                               unknown_optional=True)
     assert named[0].overlap == 0.0
+
+
+def test_history_in_gradio_message_format():
+    from rag.answering import contextual_query, previous_answer
+
+    history = [{"role": "user", "content": [{"type": "text", "text": "What did Lavrov say?"}]},
+               {"role": "assistant", "content": [{"type": "text", "text": "He spoke. [1]"}]}]
+    assert contextual_query("Which outlet did he say it to?", history) == \
+        "What did Lavrov say? Which outlet did he say it to?"
+    assert previous_answer(history) == "He spoke. [1]"
+    assert contextual_query("When did Moscow annex Crimea?", history) == \
+        "When did Moscow annex Crimea?"
