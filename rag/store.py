@@ -160,16 +160,9 @@ class Store:
 
     # -- reading -------------------------------------------------------------------------
 
-    @property
-    def dimension(self) -> int:
-        return int(self.manifest["embedder"]["dimension"])
-
     def file_hashes(self) -> dict[str, str]:
         """Content hash of every indexed file, by absolute path."""
         return dict(self.db.execute("SELECT path, hash FROM files"))
-
-    def file_roots(self) -> dict[str, str]:
-        return dict(self.db.execute("SELECT path, root FROM files"))
 
     def chunks(self, ids: Iterable[int]) -> dict[int, Chunk]:
         ids = [int(i) for i in ids]
