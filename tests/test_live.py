@@ -25,9 +25,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("live")
+def start_server(tmp, *extra):
     seeds = tmp / "seeds"
     write(seeds / SEED.name, SEED.read_bytes())
     port = free_port()
@@ -35,7 +33,7 @@ def server(tmp_path_factory):
     log = open(tmp / "serve.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "rag.cli", "serve", "--index-dir", str(tmp / "index"),
-         "--seeds", str(seeds), "--port", str(port)],
+         "--seeds", str(seeds), "--port", str(port), *extra],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 240
@@ -50,9 +48,32 @@ def server(tmp_path_factory):
     else:
         proc.kill()
         raise RuntimeError("the app did not start:\n" + (tmp / "serve.log").read_text())
+    return proc, url, seeds
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("live")
+    proc, url, seeds = start_server(tmp)
     yield url, seeds, tmp
     proc.terminate()
     proc.wait(30)
+
+
+def test_auth_is_enforced_when_given(tmp_path):
+    from gradio_client import Client
+
+    proc, url, _ = start_server(tmp_path, "--auth", "alice:s3cret")
+    try:
+        with pytest.raises(Exception):  # noqa: B017 - any refusal will do; no answer leaks
+            Client(url, verbose=False).predict("What did Rutte say?", api_name="/chat")
+        with pytest.raises(Exception):  # noqa: B017
+            Client(url, auth=("alice", "wrong"), verbose=False)
+        client = Client(url, auth=("alice", "s3cret"), verbose=False)
+        assert "Russian court" in client.predict("What did Rutte say?", api_name="/chat")
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
 def test_gradio_client_answers_and_refuses(server):
