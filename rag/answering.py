@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator, Sequence
 
 from .generation import STOP, build_prompt
-from .grounding import Gate, extractive, idf_from, sentence_evidence, verify
+from .grounding import Gate, content_stems, extractive, idf_from, sentence_evidence, verify
 from .types import Answer, Filters
 
 REFUSAL = "I couldn't find that in the articles."
@@ -127,7 +127,11 @@ def answer_stream(bot, question: str, history: Sequence,
     # against 83% for the quoted best sentence.
     best = (top[evidence[0].passage].article.id, evidence[0].start)
     quoted = {(c.article_id, c.start) for c in checked.citations}
-    if checked.citations and best in quoted:
+    # An answer that only restates the question ("In the United States." to "In what area of
+    # the United States...?") says nothing: quote the sentence instead.
+    said = re.sub(r"\[\d+\]", " ", checked.text)
+    new_words = set(content_stems(said)) - set(content_stems(query))
+    if checked.citations and best in quoted and new_words:
         mode, result = "generated", checked
     else:
         mode, result = "extractive", extractive(evidence, top)

@@ -107,6 +107,16 @@ def test_hallucination_falls_back_to_quoting(seeded):
     assert answer.citations and answer.citations[0].article_id == "port"
 
 
+def test_an_answer_that_restates_the_question_is_replaced_by_the_quote(seeded):
+    question = "Which dock workers went on strike over pay on Monday?"
+    bot, _ = seeded("Dock workers went on strike over pay on Monday [1].",
+                    "Dock workers in Rotterdam went on strike over pay on Monday [1].")
+    restated = bot.ask(question)  # supported by the passage, but adds nothing
+    assert restated.mode == "extractive" and "Rotterdam" in restated.text
+    informative = bot.ask(question)  # the same, naming the workers: kept
+    assert informative.mode == "generated" and "Rotterdam" in informative.text
+
+
 def test_unanswerable_question_is_refused_without_calling_the_model(seeded):
     bot, gen = seeded("Macron said plenty [1].")
     answer = bot.ask("What did Macron say about the strikes?")
