@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 
 from .generation import STOP, build_prompt
 from .grounding import Gate, content_stems, extractive, idf_from, sentence_evidence, verify
+from .retrieval import phrase
 from .types import Answer, Filters
 
 REFUSAL = "I couldn't find that in the articles."
@@ -94,7 +95,7 @@ def answer_stream(bot, question: str, history: Sequence,
     timings = {"retrieval_ms": round(retrieval_ms, 1)}
     top = passages[:s.answer_passages]
     store = retriever.store
-    idf = idf_from(store.count("chunks"), lambda t: len(store.containing(f'"{t}"')))
+    idf = idf_from(store.count("chunks"), lambda t: len(store.containing(phrase(t))))
     follow_up = query != question
     evidence = sentence_evidence(query, top, bot.embedder.embed_batch, idf,
                                  said=previous_answer(history) if follow_up else "",

@@ -10,14 +10,13 @@ quoted verbatim instead.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from .retrieval import STOPWORDS
+from .retrieval import STOPWORDS, idf_weight
 from .types import Citation, Passage
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -156,8 +155,7 @@ class idf_from:  # noqa: N801 - used like a function: idf(term) -> float
         return self.df(term) == 0
 
     def __call__(self, term: str) -> float:
-        df = self.df(term)
-        return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
+        return idf_weight(self.n, self.df(term))
 
 
 # -- citations and verification ---------------------------------------------------------

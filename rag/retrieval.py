@@ -42,10 +42,16 @@ def content_terms(query: str) -> list[str]:
     """The query's distinct content words as FTS5 phrases (all words if all are stopwords)."""
     words = _WORD.findall(query.lower())
     content = [w for w in words if w not in STOPWORDS] or words
-    return [_phrase(w) for w in list(dict.fromkeys(content))[:64]]
+    return [phrase(w) for w in list(dict.fromkeys(content))[:64]]
 
 
-def _phrase(text: str) -> str:
+def idf_weight(total: int, df: int) -> float:
+    """BM25's IDF of a word found in ``df`` of ``total`` chunks (never negative)."""
+    return math.log(1 + (total - df + 0.5) / (df + 0.5))
+
+
+def phrase(text: str) -> str:
+    """``text`` as one quoted FTS5 phrase."""
     return '"' + text.replace('"', '""') + '"'
 
 
@@ -58,7 +64,7 @@ def match_expression(query: str) -> str | None:
 def pair_expression(query: str) -> str | None:
     """An FTS5 OR-query of adjacent word pairs as phrases (skipping stopword-only pairs)."""
     words = _WORD.findall(query.lower())
-    pairs = [_phrase(f"{a} {b}") for a, b in zip(words, words[1:], strict=False)
+    pairs = [phrase(f"{a} {b}") for a, b in zip(words, words[1:], strict=False)
              if not (a in STOPWORDS and b in STOPWORDS)]
     return " OR ".join(list(dict.fromkeys(pairs))[:64]) if pairs else None
 
@@ -135,7 +141,7 @@ class Retriever:
             having = self.store.containing(term)
             if not having:
                 continue
-            idf = math.log(1 + (total - len(having) + 0.5) / (len(having) + 0.5))
+            idf = idf_weight(total, len(having))
             norm += idf
             for cid in having & wanted:
                 got[cid] = got.get(cid, 0.0) + idf
