@@ -17,6 +17,21 @@ from .retrieval import phrase
 from .types import Answer, Filters
 
 REFUSAL = "I couldn't find that in the articles."
+OFF_LIMITS = ("I only answer from the articles, with a source for every claim, so I can't "
+              "set them aside or follow instructions to. Ask me something about what they say.")
+# Requests to answer from anything but the articles ("ignore the articles and ...",
+# "forget your instructions", "use your own knowledge"): refused before retrieval.
+_FILLER = r"(?:(?:all|any|the|your|these|those|my|of|previous|prior|above|earlier|system|" \
+          r"given|provided|news|using|use|looking at|reading|consulting)\s+)*"
+_OFF_LIMITS = re.compile(
+    r"\b(?:ignore|disregard|forget|bypass|override|set aside|stop using)\s+" + _FILLER +
+    r"(?:articles?|sources?|passages?|context|instructions?|rules?|prompts?|documents?|"
+    r"citations?|guidelines?)\b"
+    r"|\b(?:without|instead of|not from|rather than)\s+" + _FILLER +
+    r"(?:articles?|sources?|passages?|documents?)\b"
+    r"|\b(?:your own|your|prior|outside) (?:knowledge|training)\b"
+    r"|\bmake (?:something|it|one|things|stuff|an answer|a story) up\b|\bjailbreak",
+    re.IGNORECASE)
 _PRONOUNS = re.compile(r"\b(he|she|it|they|him|her|them|his|hers|its|their|this|that|these|"
                        r"those|there|then)\b", re.IGNORECASE)
 
@@ -88,6 +103,11 @@ def answer_stream(bot, question: str, history: Sequence,
                   filters: Filters | None) -> Iterator[str | Answer]:
     s = bot.settings
     began = time.perf_counter()
+    if _OFF_LIMITS.search(question):
+        timings = {"retrieval_ms": 0.0, "total_ms": round((time.perf_counter() - began) * 1000, 1)}
+        yield OFF_LIMITS
+        yield Answer(OFF_LIMITS, "refused", (), (), timings)
+        return
     query = contextual_query(question, history)
     retriever = bot.retriever()
     passages = retriever.search(query, max(s.top_k, s.answer_passages), filters)

@@ -84,13 +84,23 @@ def decode_bytes(data: bytes, path: str = "") -> str:
         data = data[3:]
     head = data[:8192]
     if b"\x00" in head:
-        # UTF-16 without a BOM has a NUL every other byte; anything else with NULs is binary.
+        # UTF-16 without a BOM has a NUL every other byte.
         even, odd = head[0::2].count(0), head[1::2].count(0)
         if max(even, odd) > len(head) // 4 and min(even, odd) == 0:
             return data.decode("utf-16-le" if odd else "utf-16-be", errors="replace")
-        raise ValueError("binary file (contains NUL bytes)")
+    stripped = False
+    if b"\x00" in data:
+        # A few stray NULs in text (a damaged save) are dropped; more means binary.
+        if data.count(0) * 100 > len(data) or b"\x00\x00" in data:
+            raise ValueError("binary file (contains NUL bytes)")
+        data, stripped = data.replace(b"\x00", b""), True
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
+        if stripped and _looks_binary(text):
+            raise ValueError("binary file (contains NUL bytes)")
+        if stripped:
+            log.warning("%s contains NUL bytes; they were removed", path)
+        return text
     except UnicodeDecodeError:
         pass
     # Western text with a few accented letters or curly quotes is the common case, and

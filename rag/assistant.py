@@ -141,4 +141,7 @@ class Assistant:
             raise InvalidQuestion(
                 f"The question is {len(query):,} characters long; the limit is "
                 f"{self.settings.max_question_chars:,}. Ask something shorter.")
+        if not any(ch.isalnum() for ch in query):
+            raise InvalidQuestion("That has no words in it - ask a question about the "
+                                  "articles, e.g. \"What did Rutte say?\"")
         return query.strip()

@@ -40,6 +40,24 @@ class FakeEmbedder:
         return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
+class ScriptedGenerator:
+    """Replies with scripted drafts, in order; records the prompts it was given."""
+
+    name = "scripted"
+
+    def __init__(self, *replies):
+        self.replies = list(replies)
+        self.prompts = []
+
+    def count_tokens(self, text):
+        return len(text.split())
+
+    def stream(self, prompt, max_tokens, stop):
+        self.prompts.append(prompt)
+        reply = self.replies.pop(0) if self.replies else ""
+        yield from (w + " " for w in reply.split(" "))
+
+
 @pytest.fixture
 def fake_embedder():
     return FakeEmbedder()

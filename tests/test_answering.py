@@ -1,30 +1,11 @@
 import pytest
-from conftest import SEED, FakeEmbedder, write
+from conftest import SEED, FakeEmbedder, ScriptedGenerator, write
 
 from rag import Assistant, Settings
 from rag.errors import InvalidQuestion
 from rag.generation import build_prompt
 from rag.grounding import split_claims, support, verify
 from rag.types import Article, Chunk, Passage
-
-
-class ScriptedGenerator:
-    """Replies with scripted drafts, in order; records the prompts it was given."""
-
-    name = "scripted"
-
-    def __init__(self, *replies):
-        self.replies = list(replies)
-        self.prompts = []
-
-    def count_tokens(self, text):
-        return len(text.split())
-
-    def stream(self, prompt, max_tokens, stop):
-        self.prompts.append(prompt)
-        reply = self.replies.pop(0) if self.replies else ""
-        yield from (w + " " for w in reply.split(" "))
-
 
 TEXT = ("Dock workers in Rotterdam went on strike over pay on Monday. The union said 4,000 "
         "members walked out. \u201cWe will not go back for less,\u201d said union leader Anna "

@@ -1,6 +1,5 @@
 import pytest
-from conftest import SEED, FakeEmbedder, write
-from test_answering import ScriptedGenerator
+from conftest import SEED, FakeEmbedder, ScriptedGenerator, write
 
 from rag import Assistant, Settings
 from ui.app import ChatApp, escape, render_answer, safe_name, unique_path

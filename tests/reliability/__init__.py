@@ -1,0 +1,1 @@
+"""Reliability suite: crashes, hostile input, odd questions, load (issue 6)."""

@@ -1,0 +1,177 @@
+"""Crash trials: kill -9 an index rebuild at a random moment, then open the index.
+
+Each trial mutates a folder of BBC articles (a random mix of additions, changes and
+deletions), measures the rebuild it needs on a copy of the index (the "after" state), then
+runs the same rebuild on another copy and kills it: by a timer at a random moment of the
+run, or at a random line of ``rag/store.py`` (the commit). The killed index must open, pass
+``Store.check()`` and equal the state before or the state after - nothing in between.
+Used by ``tests/reliability/test_crash.py`` (a few trials) and ``bench/crash.py`` (100).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+BBC = ROOT.parent / "shared" / "data" / "bbc"
+WORKER = [sys.executable, str(Path(__file__).with_name("index_worker.py"))]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def run_worker(index_dir: Path, folder: Path, *option: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*WORKER, str(index_dir), str(folder), *option], env=ENV,
+                          capture_output=True, text=True, check=True)
+
+
+def fingerprint(index_dir: Path) -> str:
+    store = Store.open(index_dir)
+    try:
+        return store.fingerprint()
+    finally:
+        store.close()
+
+
+@dataclass
+class Results:
+    trials: int = 0
+    corrupt: int = 0
+    half_updated: int = 0
+    old: int = 0
+    new: int = 0
+    by_timer: int = 0
+    by_line: int = 0
+    finished_first: int = 0  # timer trials whose run ended before the kill landed
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "problems"} | {
+            "problems": self.problems[:10]}
+
+
+class Trials:
+    """A folder of articles, its index, and the trials run against it."""
+
+    def __init__(self, workdir: Path, seed: int, start_articles: int = 40):
+        self.rng = random.Random(seed)
+        self.work = workdir
+        self.folder = workdir / "articles"
+        self.folder.mkdir(parents=True)
+        self.pool = sorted((BBC / "politics").glob("*.txt")) + sorted((BBC / "tech").glob("*.txt"))
+        self.rng.shuffle(self.pool)
+        for src in self.pool[:start_articles]:
+            shutil.copy(src, self.folder / src.name)
+        self.unused = self.pool[start_articles:]
+        self.state = workdir / "state-0"
+        run_worker(self.state, self.folder)
+        self.results = Results()
+        self.count = 0
+
+    def mutate(self) -> str:
+        """A random mix of adding, changing and deleting articles (at least one of them)."""
+        present = sorted(self.folder.iterdir())
+        while True:
+            adds, changes, deletes = (self.rng.randint(0, 8), self.rng.randint(0, 5),
+                                      self.rng.randint(0, 5))
+            if adds + changes + deletes and len(present) > changes + deletes:
+                break
+        picked = self.rng.sample(present, changes + deletes)
+        for path in picked[:changes]:
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(f"\nUpdate {self.count}: the story continued on another day.\n")
+        for path in picked[changes:]:
+            path.unlink()
+        for _ in range(adds):
+            if self.unused:
+                src = self.unused.pop()
+                shutil.copy(src, self.folder / src.name)
+        return f"+{adds} ~{changes} -{deletes}"
+
+    def trial(self, kill_by: str, at: float | None = None) -> str:
+        """One trial; returns "old", "new", "corrupt" or "half_updated".
+
+        ``kill_by`` is "timer" or "line"; ``at`` (0-1] picks the line instead of chance.
+        """
+        self.count += 1
+        mix = self.mutate()
+        before = fingerprint(self.state)
+        reference = self.work / f"state-{self.count}"
+        shutil.copytree(self.state, reference)
+        began = time.perf_counter()
+        lines = run_worker(reference, self.folder, *(["--count-lines"] if kill_by == "line"
+                                                      else []))
+        duration = time.perf_counter() - began
+        after = fingerprint(reference)
+
+        victim = self.work / f"trial-{self.count}"
+        shutil.copytree(self.state, victim)
+        if kill_by == "line":
+            total = int(lines.stdout.strip())
+            die_at = max(1, round(at * total)) if at else self.rng.randint(1, total)
+            proc = subprocess.run([*WORKER, str(victim), str(self.folder), "--die-at-line",
+                                   str(die_at)], env=ENV, capture_output=True)
+            moment = f"store line {die_at} of {lines.stdout.strip()}"
+            if proc.returncode != -9:
+                raise RuntimeError(f"the worker was not killed at line {die_at}: "
+                                   f"{proc.returncode} {proc.stderr[-2000:]!r}")
+        else:
+            proc = subprocess.Popen([*WORKER, str(victim), str(self.folder)], env=ENV,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            delay = self.rng.uniform(0.2, 1.1) * duration
+            time.sleep(delay)
+            proc.kill()
+            if proc.wait() == 0:
+                self.results.finished_first += 1
+            moment = f"{delay:.2f} s of a {duration:.2f} s run"
+
+        outcome = self._judge(victim, before, after, f"trial {self.count} ({mix}, {moment})")
+        self.results.trials += 1
+        setattr(self.results, "by_" + kill_by, getattr(self.results, "by_" + kill_by) + 1)
+        setattr(self.results, outcome, getattr(self.results, outcome) + 1)
+        shutil.rmtree(victim, ignore_errors=True)
+        shutil.rmtree(self.state, ignore_errors=True)
+        self.state = reference
+        return outcome
+
+    def _judge(self, index_dir: Path, before: str, after: str, label: str) -> str:
+        try:
+            store = Store.open(index_dir)
+        except Exception as exc:  # noqa: BLE001 - any failure to open is the finding
+            self.results.problems.append(f"{label}: does not open: {exc}")
+            return "corrupt"
+        try:
+            if problems := store.check():
+                self.results.problems.append(f"{label}: {'; '.join(problems)}")
+                return "corrupt"
+            state = store.fingerprint()
+        finally:
+            store.close()
+        if state == before:
+            return "old"
+        if state == after:
+            return "new"
+        self.results.problems.append(f"{label}: neither the old nor the new state")
+        return "half_updated"
+
+    def recovers(self) -> bool:
+        """A rebuild after a killed one completes and reaches the folder's state."""
+        victim = self.work / "recovery"
+        shutil.copytree(self.state, victim)
+        self.mutate()
+        proc = subprocess.Popen([*WORKER, str(victim), str(self.folder)], env=ENV,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+        proc.kill()
+        proc.wait()
+        run_worker(victim, self.folder)
+        run_worker(self.state, self.folder)
+        return fingerprint(victim) == fingerprint(self.state) and not \
+            Store.open(victim).check()
