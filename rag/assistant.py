@@ -34,12 +34,15 @@ class Assistant:
         self._store = None
         self._reranker = None
         self._lock = threading.Lock()
+        self._making = threading.Lock()  # the embedder and the LLM are made once
 
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = make_embedder(self.settings.embedder,
-                                           self.settings.embed_batch_size)
+            with self._making:
+                if self._embedder is None:
+                    self._embedder = make_embedder(self.settings.embedder,
+                                                   self.settings.embed_batch_size)
         return self._embedder
 
     @property
@@ -99,10 +102,13 @@ class Assistant:
     @property
     def generator(self):
         if self._generator is None:
-            from .generation import LlamaGenerator
+            with self._making:
+                if self._generator is None:
+                    from .generation import LlamaGenerator
 
-            self._generator = LlamaGenerator(self.settings.model, self.settings.cache_dir,
-                                             n_ctx=self.settings.n_ctx)
+                    self._generator = LlamaGenerator(self.settings.model,
+                                                     self.settings.cache_dir,
+                                                     n_ctx=self.settings.n_ctx)
         return self._generator
 
     def ask(self, question: str, history: Sequence | None = None,

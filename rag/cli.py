@@ -262,6 +262,8 @@ def serve(index_dir, seeds_dir, host, port, auth, model) -> None:
     from ui.app import build
 
     demo = build(bot, seeds)
+    click.echo(f"Loading the LLM ({bot.settings.model}) ...", err=True)
+    bot.generator.llm  # noqa: B018 - load now: the first question is answered at full speed
     click.echo(f"Embedder: {bot.embedder.model_id}; LLM: {bot.settings.model}", err=True)
     click.echo(f"Chat page: http://{host}:{port}/", err=True)
     demo.queue(default_concurrency_limit=8).launch(

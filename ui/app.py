@@ -8,6 +8,7 @@ The chat is also an API: ``gradio_client.Client(url).predict(message, api_name="
 from __future__ import annotations
 
 import html
+import logging
 import re
 import threading
 from datetime import datetime
@@ -19,7 +20,10 @@ from rag import Assistant, RagError
 from rag.config import SUPPORTED_SUFFIXES
 from rag.types import Answer, Filters
 
+log = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 10_000_000
+UNEXPECTED = ("Something went wrong while answering that (the server log has the details). "
+              "Please try again.")
 EXAMPLES = ["What did Rutte say?", "What did Lavrov say?", "When did Moscow annex Crimea?"]
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]#|!~])")
 
@@ -101,12 +105,18 @@ class ChatApp:
                     yield render_answer(item)
         except RagError as exc:
             yield f"**{escape(str(exc))}**"
+        except Exception:  # a bug must cost one reply, not the page; the log has the details
+            log.exception("answering %r failed", message)
+            yield f"**{UNEXPECTED}**"
 
     def api_chat(self, message: str) -> str:
         try:
             return plain_answer(self.bot.ask(message))
         except RagError as exc:
             return str(exc)
+        except Exception:
+            log.exception("answering %r failed", message)
+            return UNEXPECTED
 
     # -- articles ----------------------------------------------------------------------
 
