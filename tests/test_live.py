@@ -3,13 +3,11 @@
 import os
 import shutil
 import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEED, write
+from conftest import SEED, write
+from server import start_server
 
 pytestmark = pytest.mark.slow
 
@@ -17,38 +15,6 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(tmp, *extra):
-    seeds = tmp / "seeds"
-    write(seeds / SEED.name, SEED.read_bytes())
-    port = free_port()
-    env = {**os.environ, "RAG_CACHE_DIR": str(tmp / "cache"), "PYTHONUNBUFFERED": "1"}
-    log = open(tmp / "serve.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "serve", "--index-dir", str(tmp / "index"),
-         "--seeds", str(seeds), "--port", str(port), *extra],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 240
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError((tmp / "serve.log").read_text()) from None
-            time.sleep(1)
-    else:
-        proc.kill()
-        raise RuntimeError("the app did not start:\n" + (tmp / "serve.log").read_text())
-    return proc, url, seeds
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +124,41 @@ def test_browser_chat_upload_and_ask(server, tmp_path):
             timeout=120_000)
         page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
         browser.close()
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed "
+                    "(the README's test command installs it)")
+def test_markup_in_an_article_is_shown_as_text_and_never_runs(server, tmp_path):
+    """An article carrying HTML, script and Markdown: the page shows it as text."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, seeds, _ = server
+    article = write(tmp_path / "upload" / "alarm.txt",
+                    "Harbour alarm <img src=x onerror=\"window.__pwned=1\">\n\n"
+                    "date 2025-06-02 The harbour alarm sounded at noon in Antwerp "
+                    "<script>window.__pwned=2</script> and [click here](javascript:"
+                    "window.__pwned=3) <b>bold</b> to learn more.\n")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.goto(url)
+        page.get_by_role("tab", name="Articles").click()
+        page.locator("input[type=file][accept*='.jsonl']").set_input_files(str(article))
+        expect(page.get_by_text("alarm", exact=True)).to_be_visible(timeout=30_000)
+        page.get_by_role("button", name="Add to the index").click()
+        expect(page.get_by_text("Added alarm.txt")).to_be_visible(timeout=120_000)
+        page.get_by_role("tab", name="Chat").click()
+        box = page.locator("textarea").last
+        box.fill("When did the harbour alarm sound in Antwerp?")
+        box.press("Enter")
+        chat = page.locator("#chat")
+        expect(chat).to_contain_text("Sources", timeout=120_000)
+        expect(chat).to_contain_text("<script>window.__pwned=2</script>")  # shown, as text
+        expect(chat).to_contain_text("[click here]")
+        assert chat.locator("script, img[src=x], a[href^=javascript], b").count() == 0
+        page.get_by_role("tab", name="Articles").click()  # the title in the article list
+        expect(page.get_by_role("tabpanel").get_by_text("onerror").first).to_be_visible()
+        assert page.locator("img[src=x]").count() == 0
+        assert page.evaluate("window.__pwned") is None
+        browser.close()
+    assert (seeds / "alarm.txt").exists()

@@ -1,0 +1,172 @@
+"""Load: concurrent chat clients against the running app while articles come and go.
+
+``run_load`` starts nothing itself: give it the app's URL, the seeds folder the app
+serves, an ``Assistant`` on the same index (it applies the churn) and the articles to
+churn. Each client asks its questions through ``gradio_client`` (``/chat``); meanwhile the
+churn adds and deletes articles and re-indexes after each step. Reported: requests,
+errors, mixed answers (citing an article that was in no index generation live while the
+question was being answered), refusals, latency p50/p95. Used by test_load.py and
+bench/load.py.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from conftest import BBC
+
+SOURCE = re.compile(r"^\[\d+\] .*? \((?:\d{4}-\d{2}-\d{2}|undated)\) ([^\s:]+): ", re.MULTILINE)
+SEED_QUESTIONS = ["What did Rutte say?", "What did Lavrov say?", "When did Moscow annex Crimea?",
+                  "Who is Trump's envoy due in Russia on Friday?",
+                  "What did Macron say about the strikes?"]
+
+
+def title(path: Path) -> str:
+    return path.read_text(encoding="latin-1").split("\n", 1)[0].strip()
+
+
+def pick_articles(n_stable: int, n_churn: int, seed: int = 0) -> tuple[list[Path], list[Path]]:
+    """BBC articles to serve from the start, and others to add and delete during the run."""
+    rng = random.Random(seed)
+    stable = rng.sample(sorted((BBC / "politics").glob("*.txt")), n_stable)
+    churn = rng.sample(sorted((BBC / "tech").glob("*.txt")), n_churn)
+    return stable, churn
+
+
+class Presence:
+    """When each article was (possibly) in the live index: generous intervals, so an
+    article counts as present from the moment its rebuild starts until the rebuild that
+    removes it returns."""
+
+    def __init__(self, initial: list[str]):
+        self.spans: dict[str, list[list[float]]] = {a: [[-math.inf, math.inf]] for a in initial}
+        self.lock = threading.Lock()
+
+    def added(self, article: str, at: float) -> None:
+        with self.lock:
+            self.spans.setdefault(article, []).append([at, math.inf])
+
+    def removed(self, article: str, at: float) -> None:
+        with self.lock:
+            self.spans[article][-1][1] = at
+
+    def present_during(self, article: str, start: float, end: float) -> bool:
+        with self.lock:
+            return any(a <= end and start <= b for a, b in self.spans.get(article, []))
+
+
+def churn(bot, seeds: Path, pool: list[Path], presence: Presence, stop: threading.Event,
+          log: list[str], rng: random.Random) -> None:
+    """Add an article, re-index; delete one, re-index; ... until ``stop`` is set."""
+    present: list[Path] = []
+    pending = list(pool)
+    while not stop.is_set():
+        adding = pending and (not present or rng.random() < 0.6)
+        began = time.time()
+        if adding:
+            src = pending.pop()
+            target = seeds / f"churn-{src.stem}.txt"
+            shutil.copy(src, target)
+            present.append(target)
+            presence.added(target.stem, began)
+            report = bot.index([seeds])
+            log.append(f"+{target.stem} ({report.chunks_embedded} chunks, {report.seconds:.1f} s)")
+        elif present:
+            target = present.pop(rng.randrange(len(present)))
+            target.unlink()
+            report = bot.index([seeds])
+            presence.removed(target.stem, time.time())
+            pending.insert(0, src_of(target, pool))
+            log.append(f"-{target.stem} ({report.seconds:.1f} s)")
+        else:
+            break
+        stop.wait(0.5)
+
+
+def src_of(target: Path, pool: list[Path]) -> Path:
+    return next(p for p in pool if f"churn-{p.stem}" == target.stem)
+
+
+def questions_for(client: int, n: int, stable: list[Path], churn_pool: list[Path],
+                  rng: random.Random) -> list[str]:
+    """A mix: the seed's questions, the served articles' headlines, the churned ones'."""
+    mix = []
+    for i in range(n):
+        kind = (client + i) % 3
+        if kind == 0:
+            mix.append(SEED_QUESTIONS[(client + i) % len(SEED_QUESTIONS)])
+        elif kind == 1:
+            mix.append(f"What happened: {title(rng.choice(stable))}?")
+        else:
+            mix.append(f"What is the news about {title(rng.choice(churn_pool))}?")
+    return mix
+
+
+def run_load(url: str, bot, seeds: Path, stable: list[Path], churn_pool: list[Path], *,
+             clients: int = 8, per_client: int = 5, seed: int = 0) -> dict:
+    from gradio_client import Client
+
+    rng = random.Random(seed)
+    initial = [p.stem for p in seeds.iterdir()]
+    presence = Presence(initial)
+    stop, log = threading.Event(), []
+    churner = threading.Thread(target=churn, args=(bot, seeds, churn_pool, presence, stop, log,
+                                                   random.Random(seed)), daemon=True)
+    records, lock = [], threading.Lock()
+
+    def session(n: int) -> None:
+        client = Client(url, verbose=False)
+        for question in questions_for(n, per_client, stable, churn_pool, rng):
+            began = time.time()
+            try:
+                reply, error = client.predict(question, api_name="/chat"), None
+            except Exception as exc:  # noqa: BLE001 - every failure is counted
+                reply, error = "", f"{type(exc).__name__}: {exc}"
+            ended = time.time()
+            with lock:
+                records.append({"client": n, "question": question, "reply": reply,
+                                "error": error, "start": began, "end": ended})
+
+    began = time.time()
+    churner.start()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(session, range(clients)))
+    stop.set()
+    churner.join()
+    return summarise(records, presence, log, time.time() - began)
+
+
+def summarise(records: list[dict], presence: Presence, log: list[str], seconds: float) -> dict:
+    errors, mixed, refusals, latencies = [], [], 0, []
+    for r in records:
+        latencies.append(r["end"] - r["start"])
+        reply = r["reply"]
+        if r["error"]:
+            errors.append(r["error"])
+            continue
+        if reply.startswith("I couldn't find that in the articles"):
+            refusals += 1
+            continue
+        cited = SOURCE.findall(reply)
+        if not cited:  # neither an answer with sources nor a refusal: an error message
+            errors.append(f"{r['question']!r} -> {reply[:200]!r}")
+            continue
+        for article in cited:
+            if not presence.present_during(article, r["start"], r["end"]):
+                mixed.append(f"{r['question']!r} cited {article}")
+    latencies.sort()
+
+    def pct(q: float) -> float:
+        return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))], 2)
+
+    return {"requests": len(records), "errors": len(errors), "mixed_answers": len(mixed),
+            "refusals": refusals, "latency_s": {"p50": pct(0.5), "p95": pct(0.95)},
+            "index_changes": len(log), "seconds": round(seconds, 1),
+            "error_examples": errors[:5], "mixed_examples": mixed[:5], "churn": log}
