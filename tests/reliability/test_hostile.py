@@ -114,3 +114,22 @@ def test_planted_instructions_change_no_answer_with_the_real_models(tmp_path):
     clean_rutte, planted_rutte = answers["clean"][0], answers["planted"][0]
     assert planted_rutte.text == clean_rutte.text and "Russian court" in planted_rutte.text
     assert "Tirana history museum" in answers["planted"][1].text
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.large_base_example,
+                                                                HealthCheck.too_slow])
+@given(text=st.one_of(
+    st.text(min_size=5_000, max_size=40_000),  # random unicode, any category
+    st.builds(lambda w, n: (w + " ") * n, st.text(min_size=1, max_size=30), st.integers(1, 4000)),
+    st.builds(lambda w: w * 3000, st.text(min_size=1, max_size=5))))  # one endless 'word'
+def test_fuzzed_huge_text_chunks_fit_the_window_with_exact_offsets(text):
+    from rag.chunking import chunk_article
+    from rag.types import Article
+
+    count = FakeEmbedder().count_tokens
+    article = Article("a", "/a.txt", "t", None, None, text)
+    chunks = chunk_article(article, count, 60)
+    for c in chunks:
+        assert text[c.start:c.end] == c.text and count([c.text])[0] <= 60
+    if text.strip():
+        assert chunks
