@@ -12,11 +12,13 @@ from rag import Assistant, Settings
 from rag.articles import read_file
 from rag.types import Filters
 
-from .hostile import make_corpus
+from .hostile import BBC, make_corpus
 
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory):
+    if not BBC.exists():
+        pytest.skip("needs ../shared/data/bbc")
     folder = tmp_path_factory.mktemp("hostile")
     corpus = make_corpus(folder, huge_mb=10)
     bot = Assistant(Settings(index_dir=folder.parent / (folder.name + "-index")),
