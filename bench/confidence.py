@@ -21,11 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rag import Assistant, Settings  # noqa: E402
-from rag.answering import focus  # noqa: E402
+from rag.answering import answer_prompt, ground  # noqa: E402
 from rag.evaluation import _contains, load_eval_file, prepare_index, sample  # noqa: E402
-from rag.generation import build_prompt  # noqa: E402
-from rag.grounding import Gate, idf_from, sentence_evidence  # noqa: E402
-from rag.retrieval import phrase  # noqa: E402
+from rag.grounding import Gate  # noqa: E402
 
 
 def greedy(llm, prompt: str, n: int = 16) -> tuple[str, list[float], float]:
@@ -69,19 +67,13 @@ def main() -> None:
     settings = prepare_index(data, Path(args.data), base.settings, base.embedder)
     bot = Assistant(settings, embedder=base.embedder)
     llm = bot.generator.llm
-    count = bot.generator.count_tokens
     rows = []
     for q in sample(data["questions"], args.limit, args.seed):
-        retriever = bot.retriever()
-        top = retriever.search(q["question"], settings.top_k, None)[:settings.answer_passages]
-        store = retriever.store
-        idf = idf_from(store.count("chunks"),
-                       lambda t, s=store: len(s.containing(phrase(t))))
-        evidence = sentence_evidence(q["question"], top, bot.embedder.embed_batch, idf)
+        grounds = ground(bot, q["question"], [], None)  # exactly what the pipeline uses
+        evidence = grounds.evidence
         if not Gate().answerable(evidence):
             continue
-        prompt = build_prompt(q["question"], focus(evidence, top, settings.prompt_sentences),
-                              count, settings.n_ctx - settings.max_answer_tokens - 16)
+        prompt = answer_prompt(bot, grounds)
         _, lps, margin = greedy(llm, prompt)
         answer = bot.ask(q["question"])
         impossible = bool(q.get("is_impossible"))

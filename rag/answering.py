@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Sequence
+from typing import NamedTuple
 
 from .generation import STOP, build_prompt
 from .grounding import Gate, content_stems, extractive, idf_from, sentence_evidence, verify
@@ -99,6 +100,42 @@ def focus(evidence, passages, limit: int) -> list:
     return [(p.article, s) for p, s in zip(passages, spans, strict=True)]
 
 
+class Grounds(NamedTuple):
+    """What an answer is built from: the retrieval query, the passages found (best first),
+    the ones the answer may use, and their sentences scored against the query."""
+
+    query: str
+    passages: list
+    top: list
+    evidence: list
+    retrieval_ms: float
+
+
+def ground(bot, question: str, history: Sequence, filters: Filters | None) -> Grounds:
+    """Retrieve with the conversation's context and score the best passages' sentences."""
+    s = bot.settings
+    began = time.perf_counter()
+    query = contextual_query(question, history)
+    retriever = bot.retriever()
+    passages = retriever.search(query, max(s.top_k, s.answer_passages), filters)
+    retrieval_ms = (time.perf_counter() - began) * 1000
+    top = passages[:s.answer_passages]
+    store = retriever.store
+    idf = idf_from(store.count("chunks"), lambda t: len(store.containing(phrase(t))))
+    follow_up = query != question
+    evidence = sentence_evidence(query, top, bot.embedder.embed_batch, idf,
+                                 said=previous_answer(history) if follow_up else "",
+                                 unknown_optional=follow_up)
+    return Grounds(query, passages, top, evidence, retrieval_ms)
+
+
+def answer_prompt(bot, grounds: Grounds) -> str:
+    """The LLM's prompt: the best evidence sentences and the (contextual) question."""
+    s = bot.settings
+    return build_prompt(grounds.query, focus(grounds.evidence, grounds.top, s.prompt_sentences),
+                        bot.generator.count_tokens, s.n_ctx - s.max_answer_tokens - 16)
+
+
 def answer_stream(bot, question: str, history: Sequence,
                   filters: Filters | None) -> Iterator[str | Answer]:
     s = bot.settings
@@ -108,18 +145,10 @@ def answer_stream(bot, question: str, history: Sequence,
         yield OFF_LIMITS
         yield Answer(OFF_LIMITS, "refused", (), (), timings)
         return
-    query = contextual_query(question, history)
-    retriever = bot.retriever()
-    passages = retriever.search(query, max(s.top_k, s.answer_passages), filters)
-    retrieval_ms = (time.perf_counter() - began) * 1000
-    timings = {"retrieval_ms": round(retrieval_ms, 1)}
-    top = passages[:s.answer_passages]
-    store = retriever.store
-    idf = idf_from(store.count("chunks"), lambda t: len(store.containing(phrase(t))))
-    follow_up = query != question
-    evidence = sentence_evidence(query, top, bot.embedder.embed_batch, idf,
-                                 said=previous_answer(history) if follow_up else "",
-                                 unknown_optional=follow_up)
+    grounds = ground(bot, question, history, filters)
+    query, passages, top, evidence = grounds.query, grounds.passages, grounds.top, \
+        grounds.evidence
+    timings = {"retrieval_ms": round(grounds.retrieval_ms, 1)}
 
     if not Gate().answerable(evidence):
         text = REFUSAL + (" The closest passages are listed below." if passages else "")
@@ -131,10 +160,7 @@ def answer_stream(bot, question: str, history: Sequence,
         return
 
     generator = bot.generator
-    budget = s.n_ctx - s.max_answer_tokens - 16
-    prompt = build_prompt(question if query == question else query,
-                          focus(evidence, top, s.prompt_sentences),
-                          generator.count_tokens, budget)
+    prompt = answer_prompt(bot, grounds)
     draft, first = [], None
     for piece in generator.stream(prompt, s.max_answer_tokens, STOP):
         if first is None:

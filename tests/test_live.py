@@ -3,6 +3,7 @@
 import os
 import shutil
 import socket
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -84,23 +85,54 @@ def test_app_binds_to_localhost_only(server):
             socket.create_connection((address, port), timeout=2).close()
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed "
-                    "(the README's test command installs it)")
+needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                    reason="Debian chromium is not installed "
+                                    "(the README's test command installs it)")
+
+
+@contextmanager
+def browser_page(url):
+    """A headless chromium page on the app."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.goto(url)
+        yield page
+        browser.close()
+
+
+def upload(page, article: Path) -> None:
+    """Add a file on the Articles tab, as a user does, and wait for it to be indexed."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Articles").click()
+    page.locator("input[type=file][accept*='.jsonl']").set_input_files(str(article))
+    expect(page.get_by_text(article.stem, exact=True)).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Add to the index").click()
+    expect(page.get_by_text(f"Added {article.name}")).to_be_visible(timeout=120_000)
+
+
+def ask(page, question: str):
+    """Type a question on the Chat tab; returns the chat locator."""
+    page.get_by_role("tab", name="Chat").click()
+    box = page.locator("textarea").last
+    box.fill(question)
+    box.press("Enter")
+    return page.locator("#chat")
+
+
+@needs_chromium
 def test_browser_chat_upload_and_ask(server, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, seeds, _ = server
     article = write(tmp_path / "upload" / "terminal.txt",
                     "date 2025-06-01 The Rotterdam port authority announced a new container "
                     "terminal called Maasvlakte Three, which will open in 2027.\n")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        page.goto(url)
-        chat = page.locator("#chat")
-        box = page.locator("textarea").last
-        box.fill("What did Rutte say?")
-        box.press("Enter")
+    with browser_page(url) as page:
+        chat = ask(page, "What did Rutte say?")
         expect(chat).to_contain_text("Sources", timeout=120_000)
         expect(chat).to_contain_text("Russian court")
         expect(chat.locator("mark").first).to_be_visible()
@@ -108,29 +140,20 @@ def test_browser_chat_upload_and_ask(server, tmp_path):
         if os.environ.get("RAG_SCREENSHOT"):
             shutil.copy(tmp_path / "chat.png", os.environ["RAG_SCREENSHOT"])
 
-        page.get_by_role("tab", name="Articles").click()
-        page.locator("input[type=file][accept*='.jsonl']").set_input_files(str(article))
-        expect(page.get_by_text("terminal", exact=True)).to_be_visible(timeout=30_000)
-        page.get_by_role("button", name="Add to the index").click()
-        expect(page.get_by_text("Added terminal.txt")).to_be_visible(timeout=120_000)
+        upload(page, article)
         assert (seeds / "terminal.txt").exists()
 
-        page.get_by_role("tab", name="Chat").click()
-        box = page.locator("textarea").last
-        box.fill("What container terminal did the Rotterdam port authority announce?")
-        box.press("Enter")
+        chat = ask(page, "What container terminal did the Rotterdam port authority announce?")
         expect(chat).to_contain_text("Maasvlakte Three", timeout=120_000)
         expect(chat.locator("mark", has_text="Maasvlakte Three").first).to_be_visible(
             timeout=120_000)
         page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
-        browser.close()
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed "
-                    "(the README's test command installs it)")
+@needs_chromium
 def test_markup_in_an_article_is_shown_as_text_and_never_runs(server, tmp_path):
     """An article carrying HTML, script and Markdown: the page shows it as text."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, seeds, _ = server
     article = write(tmp_path / "upload" / "alarm.txt",
@@ -138,20 +161,9 @@ def test_markup_in_an_article_is_shown_as_text_and_never_runs(server, tmp_path):
                     "date 2025-06-02 The harbour alarm sounded at noon in Antwerp "
                     "<script>window.__pwned=2</script> and [click here](javascript:"
                     "window.__pwned=3) <b>bold</b> to learn more.\n")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        page.goto(url)
-        page.get_by_role("tab", name="Articles").click()
-        page.locator("input[type=file][accept*='.jsonl']").set_input_files(str(article))
-        expect(page.get_by_text("alarm", exact=True)).to_be_visible(timeout=30_000)
-        page.get_by_role("button", name="Add to the index").click()
-        expect(page.get_by_text("Added alarm.txt")).to_be_visible(timeout=120_000)
-        page.get_by_role("tab", name="Chat").click()
-        box = page.locator("textarea").last
-        box.fill("When did the harbour alarm sound in Antwerp?")
-        box.press("Enter")
-        chat = page.locator("#chat")
+    with browser_page(url) as page:
+        upload(page, article)
+        chat = ask(page, "When did the harbour alarm sound in Antwerp?")
         expect(chat).to_contain_text("Sources", timeout=120_000)
         expect(chat).to_contain_text("<script>window.__pwned=2</script>")  # shown, as text
         expect(chat).to_contain_text("[click here]")
@@ -160,5 +172,4 @@ def test_markup_in_an_article_is_shown_as_text_and_never_runs(server, tmp_path):
         expect(page.get_by_role("tabpanel").get_by_text("onerror").first).to_be_visible()
         assert page.locator("img[src=x]").count() == 0
         assert page.evaluate("window.__pwned") is None
-        browser.close()
     assert (seeds / "alarm.txt").exists()

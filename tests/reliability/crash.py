@@ -173,5 +173,8 @@ class Trials:
         proc.wait()
         run_worker(victim, self.folder)
         run_worker(self.state, self.folder)
-        return fingerprint(victim) == fingerprint(self.state) and not \
-            Store.open(victim).check()
+        store = Store.open(victim)
+        try:
+            return not store.check() and store.fingerprint() == fingerprint(self.state)
+        finally:
+            store.close()

@@ -65,33 +65,26 @@ class Presence:
 def churn(bot, seeds: Path, pool: list[Path], presence: Presence, stop: threading.Event,
           log: list[str], rng: random.Random) -> None:
     """Add an article, re-index; delete one, re-index; ... until ``stop`` is set."""
-    present: list[Path] = []
+    present: list[tuple[Path, Path]] = []  # (copy in the seeds folder, its source)
     pending = list(pool)
-    while not stop.is_set():
-        adding = pending and (not present or rng.random() < 0.6)
+    while not stop.is_set() and (pending or present):
         began = time.time()
-        if adding:
+        if pending and (not present or rng.random() < 0.6):
             src = pending.pop()
             target = seeds / f"churn-{src.stem}.txt"
             shutil.copy(src, target)
-            present.append(target)
+            present.append((target, src))
             presence.added(target.stem, began)
             report = bot.index([seeds])
             log.append(f"+{target.stem} ({report.chunks_embedded} chunks, {report.seconds:.1f} s)")
-        elif present:
-            target = present.pop(rng.randrange(len(present)))
+        else:
+            target, src = present.pop(rng.randrange(len(present)))
             target.unlink()
             report = bot.index([seeds])
             presence.removed(target.stem, time.time())
-            pending.insert(0, src_of(target, pool))
+            pending.insert(0, src)
             log.append(f"-{target.stem} ({report.seconds:.1f} s)")
-        else:
-            break
         stop.wait(0.5)
-
-
-def src_of(target: Path, pool: list[Path]) -> Path:
-    return next(p for p in pool if f"churn-{p.stem}" == target.stem)
 
 
 def questions_for(client: int, n: int, stable: list[Path], churn_pool: list[Path],
