@@ -83,12 +83,23 @@ def main() -> None:
     report = sync([corpus], settings, embedder, show_progress=not args.json)
     store = Store.open(settings.index_dir)
     texts = [r[0] for r in store.db.execute("SELECT text FROM chunks")]
-    tokens = sum(n + 2 for n in embedder.count_tokens(texts))  # + [CLS] and [SEP]
-    fpt = flops_per_token(embedder._model, tokens / len(texts))
+    chunks = store.chunks(r[0] for r in store.db.execute("SELECT id FROM chunks"))
+    sentences = [c.text[s - c.start:e - c.start] for c in chunks.values()
+                 for s, e in c.sentences]
+    # Chunks and their sentences are both embedded; + [CLS] and [SEP] for each text.
+    chunk_tokens = sum(n + 2 for n in embedder.count_tokens(texts))
+    sentence_tokens = sum(n + 2 for n in embedder.count_tokens(sentences))
+    tokens = chunk_tokens + sentence_tokens
+    flops = (chunk_tokens * flops_per_token(embedder._model, chunk_tokens / len(texts))
+             + sentence_tokens * flops_per_token(embedder._model,
+                                                 sentence_tokens / len(sentences)))
+    fpt = flops / tokens
     tokens_per_s = tokens / report.seconds
     results = {
         "articles": store.count("articles"), "files": len(files),
         "skipped": [s.to_dict() for s in report.skipped], "chunks": len(texts),
+        "sentences": len(sentences), "chunk_tokens": chunk_tokens,
+        "sentence_tokens": sentence_tokens,
         "tokens_embedded": tokens, "seconds": round(report.seconds, 2),
         "tokens_per_s": round(tokens_per_s),
         "matmul_gflops": round(gflops, 1), "mflop_per_token": round(fpt / 1e6, 1),
@@ -100,7 +111,8 @@ def main() -> None:
 
     def timed(label: str) -> None:
         r = sync([corpus], settings, embedder)
-        results[label] = {"seconds": round(r.seconds, 3), "chunks_embedded": r.chunks_embedded}
+        results[label] = {"seconds": round(r.seconds, 3), "chunks_embedded": r.chunks_embedded,
+                          "sentences_embedded": r.sentences_embedded}
 
     new = corpus / "new_article.txt"
     new.write_text((args.data / "tech" / "001.txt").read_text() + "\nA fresh paragraph.\n")

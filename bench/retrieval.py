@@ -62,7 +62,8 @@ def build(index_dir: Path, size: int, texts: list[str], vectors: np.ndarray,
                 v = v + np.random.default_rng(i).normal(0, 0.02, vectors.shape[1])
             vecs.append(v / np.linalg.norm(v))
         entries.append(FileEntry(f"/synth/{f}.jsonl", str(f), "/synth", articles, chunks,
-                                 np.array(vecs, dtype=np.float32)))
+                                 np.array(vecs, dtype=np.float32),
+                                 [v[None].astype(np.float32) for v in vecs]))
     return write_generation(index_dir, None, remove=[], add=entries,
                             manifest=index_signature(settings, embedder),
                             dimension=vectors.shape[1])

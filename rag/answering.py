@@ -125,7 +125,8 @@ def ground(bot, question: str, history: Sequence, filters: Filters | None) -> Gr
     follow_up = query != question
     evidence = sentence_evidence(query, top, bot.embedder.embed_batch, idf,
                                  said=previous_answer(history) if follow_up else "",
-                                 unknown_optional=follow_up)
+                                 unknown_optional=follow_up,
+                                 stored=store.sentence_vectors(p.chunk.id for p in top))
     return Grounds(query, passages, top, evidence, retrieval_ms)
 
 

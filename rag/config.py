@@ -43,6 +43,9 @@ class Settings:
         dense_weight: Weight of the dense score in the fused score (BM25 gets the rest).
         phrase_weight: Weight of BM25 over the query's adjacent word pairs.
         coverage_weight: Weight of the IDF-weighted share of query words a chunk contains.
+        sentence_weight: Weight of the chunk's best sentence cosine (max-normalised).
+        focus_weight: Weight of the share of the query's words one sentence of the chunk
+            holds, each word weighted by how rare it is among the candidates.
         per_article: Most passages from one article in a result list (None: no cap).
         reranker: Path of a local cross-encoder model to re-rank candidates (optional).
         cache_dir: Where evaluation indexes and assembled models are cached (default
@@ -67,6 +70,8 @@ class Settings:
     dense_weight: float = 0.6
     phrase_weight: float = 0.1
     coverage_weight: float = 0.3
+    sentence_weight: float = 1.0
+    focus_weight: float = 1.0
     per_article: int | None = 3
     reranker: str | None = None
     cache_dir: Path | None = None
@@ -95,7 +100,8 @@ class Settings:
             raise ValueError("top_k must be greater than 0")
         if self.candidates < 1:
             raise ValueError("candidates must be greater than 0")
-        for name in ("dense_weight", "phrase_weight", "coverage_weight"):
+        for name in ("dense_weight", "phrase_weight", "coverage_weight", "sentence_weight",
+                     "focus_weight"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
         if self.per_article is not None and self.per_article < 1:

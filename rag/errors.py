@@ -10,7 +10,15 @@ class IndexNotFound(RagError):
 
 
 class IndexMismatch(RagError):
-    """The index was built with another embedder or chunker, or another schema."""
+    """The index was built with another embedder or chunker, or another schema.
+
+    ``outdated`` is true when only the index's format is older than this code's, which
+    a rebuild from the same articles fixes without the user choosing anything.
+    """
+
+    def __init__(self, message: str, outdated: bool = False):
+        super().__init__(message)
+        self.outdated = outdated
 
 
 class IndexLocked(RagError):

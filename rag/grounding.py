@@ -11,7 +11,7 @@ quoted verbatim instead.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,8 +65,12 @@ class Evidence:
 
 def sentence_evidence(question: str, passages: Sequence[Passage], embed: Callable,
                       idf: Callable[[str], float], *, said: str = "",
-                      unknown_optional: bool = False) -> list[Evidence]:
+                      unknown_optional: bool = False,
+                      stored: Mapping[int, np.ndarray] | None = None) -> list[Evidence]:
     """Every sentence of the passages scored by meaning and by shared rare words.
+
+    ``stored`` maps chunk ids to the sentence vectors the index keeps (one row per
+    sentence); sentences of other chunks are embedded here.
 
     For a follow-up, ``said`` is the previous answer: sentences next to the ones it quoted
     get a boost (the conversation is about them), and with ``unknown_optional`` a lower-case
@@ -79,8 +83,16 @@ def sentence_evidence(question: str, passages: Sequence[Passage], embed: Callabl
             spans.append((i, s, e, p.article.text[s:e]))
     if not spans:
         return []
-    vectors = embed([question] + [t for *_, t in spans])
-    sims = vectors[1:] @ vectors[0]
+    stored = stored or {}
+    known = {i for i, p in enumerate(passages)
+             if len(stored.get(p.chunk.id, ())) == len(p.chunk.sentences)}
+    fresh = [t for i, _, _, t in spans if i not in known]
+    vectors = embed([question] + fresh)
+    made = iter(vectors[1:])
+    rows = {i: iter(stored[passages[i].chunk.id]) for i in known}
+    sentence_vectors = np.stack([next(rows[i]) if i in known else next(made)
+                                 for i, *_ in spans]).astype(np.float32)
+    sims = sentence_vectors @ vectors[0]
     words = content_words(question, drop_question_words=True) or content_words(question)
     if unknown_optional:
         original = {w.lower(): w for w in _WORD.findall(question)}

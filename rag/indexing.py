@@ -8,6 +8,7 @@ index (see ``store.py``), so a crash leaves the previous one whole.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Iterable
@@ -18,7 +19,7 @@ from .chunking import chunk_article
 from .config import Settings
 from .embedding import Embedder, embed
 from .errors import IndexMismatch, IndexNotFound
-from .store import FileEntry, Store, write_generation, write_lock
+from .store import FileEntry, Store, current_generation, write_generation, write_lock
 from .types import Article, IndexReport, Skipped
 
 log = logging.getLogger(__name__)
@@ -55,11 +56,21 @@ def check_compatible(store: Store, settings: Settings, embedder_id: str) -> None
             f"{built['chunker']}, not {want}. Rebuild it with `rag index --rebuild`.")
 
 
-def _open_existing(index_dir: Path) -> Store | None:
+def _open_existing(index_dir: Path) -> tuple[Store | None, list[Path]]:
+    """The live generation, or None when there is none or it is in an older format; then
+    also the folders that older index was built from, so the run rebuilds all of them."""
     try:
-        return Store.open(index_dir)
+        return Store.open(index_dir), []
     except IndexNotFound:
-        return None
+        return None, []
+    except IndexMismatch as exc:
+        if not exc.outdated:
+            raise
+        manifest = index_dir / current_generation(index_dir) / "manifest.json"
+        roots = [Path(r) for r in json.loads(manifest.read_text()).get("roots", [])]
+        log.warning("The index at %s is in an older format; rebuilding it from its "
+                    "articles.", index_dir)
+        return None, [r for r in roots if r.exists()]
 
 
 def _under(path: str, roots: list[Path]) -> bool:
@@ -82,7 +93,8 @@ def sync(paths: Iterable[Path | str], settings: Settings, embedder: Embedder, *,
     roots = [Path(p).expanduser().resolve() for p in paths]
     index_dir = Path(settings.index_dir)
     with write_lock(index_dir):
-        base = None if rebuild else _open_existing(index_dir)
+        base, old_roots = (None, []) if rebuild else _open_existing(index_dir)
+        roots += [r for r in old_roots if r not in roots]
         if base is not None:
             check_compatible(base, settings, embedder.model_id)
         old_hashes = base.file_hashes() if base else {}
@@ -127,14 +139,26 @@ def sync(paths: Iterable[Path | str], settings: Settings, embedder: Embedder, *,
                                   settings.chunk_overlap_sentences) for a in articles]
                    for _, _, _, articles in pending]
         texts = [c.text for per_article in chunked for chunks in per_article for c in chunks]
+        sentences = [a.text[s:e]
+                     for (*_, articles), per_article in zip(pending, chunked, strict=True)
+                     for a, chunks in zip(articles, per_article, strict=True)
+                     for c in chunks for s, e in c.sentences]
         vectors = embed(embedder, texts, show_progress=show_progress) if texts else None
+        sentence_vectors = embed(embedder, sentences, show_progress=show_progress,
+                                 desc="sentences") if sentences else None
 
-        entries, offset = [], 0
+        entries, offset, at = [], 0, 0
         for (key, digest, root, articles), per_article in zip(pending, chunked, strict=True):
             chunks = [c for cs in per_article for c in cs]
             vecs = vectors[offset:offset + len(chunks)] if chunks else _empty(embedder)
             offset += len(chunks)
-            entries.append(FileEntry(key, digest, str(root), articles, chunks, vecs))
+            per_chunk = []
+            for c in chunks:
+                per_chunk.append(sentence_vectors[at:at + len(c.sentences)]
+                                 if c.sentences else _empty(embedder))
+                at += len(c.sentences)
+            entries.append(FileEntry(key, digest, str(root), articles, chunks, vecs,
+                                     per_chunk))
 
         if base is not None and not entries and not deleted:
             store = base
@@ -150,6 +174,7 @@ def sync(paths: Iterable[Path | str], settings: Settings, embedder: Embedder, *,
             if s is not None:
                 s.close()
     return IndexReport(**counts, skipped=tuple(skipped), chunks_embedded=len(texts),
+                       sentences_embedded=len(sentences),
                        chunks_total=chunks_total, seconds=time.perf_counter() - began)
 
 

@@ -2,11 +2,15 @@
 
 Dense (FAISS) and lexical (SQLite FTS5 BM25) each propose candidates. Every candidate is
 then scored on all signals: the cosine from its stored vector, BM25 restricted to the
-candidate set, BM25 of the query's word pairs as phrases, and the IDF-weighted share of
-the query's content words it contains. Each score is normalised within the query and the
-four are mixed with weights from ``Settings``. Scoring every candidate on every signal
-beats rank fusion, which only sees ranks and treats a missing score as "last". Measured on
-1,000 SQuAD questions (README): RRF MRR@10 0.847, dense+BM25 0.891, all four 0.903.
+candidate set, BM25 of the query's word pairs as phrases, the IDF-weighted share of the
+query's content words it contains, its best sentence's cosine (sentence vectors are stored
+at index time), and its "focus": the share of the query's words that one of its sentences
+holds, each word weighted by its rarity among the candidates (a word every candidate has,
+such as the topic's name, tells them apart least). Scores are normalised within the query
+and mixed with weights from ``Settings``. Scoring every candidate on every signal beats
+rank fusion, which only sees ranks and treats a missing score as "last". Measured on all
+5,696 answerable SQuAD questions (README): the first four signals MRR@10 0.889, all six
+0.906.
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from .embedding import Embedder
 from .store import Store
-from .types import Filters, Passage
+from .types import Chunk, Filters, Passage
 
 # Common English function words; they add noise to an OR query and cost time.
 STOPWORDS = frozenset("""
@@ -86,6 +91,8 @@ class Retriever:
     coverage_weight: float
     per_article: int | None
     reranker: object | None = None
+    sentence_weight: float = 0.0
+    focus_weight: float = 0.0
 
     @classmethod
     def from_settings(cls, store: Store, embedder: Embedder, settings,
@@ -93,7 +100,9 @@ class Retriever:
         return cls(store, embedder, candidates=settings.candidates,
                    dense_weight=settings.dense_weight, phrase_weight=settings.phrase_weight,
                    coverage_weight=settings.coverage_weight,
-                   per_article=settings.per_article, reranker=reranker)
+                   per_article=settings.per_article, reranker=reranker,
+                   sentence_weight=settings.sentence_weight,
+                   focus_weight=settings.focus_weight)
 
     def search(self, query: str, k: int, filters: Filters | None = None,
                per_article: int | None = -1) -> list[Passage]:
@@ -128,8 +137,11 @@ class Retriever:
         phrases = dict(self.store.search_lexical(pairs, _LEXICAL_DEPTH, filters)) \
             if pairs else {}
         coverage = self.coverage(query, ids) if self.coverage_weight else {}
+        sentences = self.store.sentence_scores(qvec, ids) if self.sentence_weight else {}
+        focused = focus(query, self.store.chunks(ids)) if self.focus_weight else {}
         return fuse(ids, dense, lexical, self.dense_weight, phrases, self.phrase_weight,
-                    coverage, self.coverage_weight)
+                    coverage, self.coverage_weight, sentences, self.sentence_weight,
+                    focused, self.focus_weight)
 
     def coverage(self, query: str, ids: Sequence[int]) -> dict[int, float]:
         """IDF-weighted share of the query's content words each candidate contains."""
@@ -151,8 +163,11 @@ class Retriever:
 def fuse(ids: Sequence[int], dense: dict[int, float], lexical: dict[int, float],
          dense_weight: float, phrases: dict[int, float] | None = None,
          phrase_weight: float = 0.0, coverage: dict[int, float] | None = None,
-         coverage_weight: float = 0.0) -> dict[int, float]:
-    """Mix max-normalised dense, BM25 and phrase-BM25 scores with the coverage share.
+         coverage_weight: float = 0.0, sentences: dict[int, float] | None = None,
+         sentence_weight: float = 0.0, focused: dict[int, float] | None = None,
+         focus_weight: float = 0.0) -> dict[int, float]:
+    """Mix max-normalised dense, BM25, phrase-BM25 and best-sentence scores with the
+    coverage and focus shares (already between 0 and 1).
 
     A chunk absent from a list scores 0 there.
     """
@@ -162,8 +177,50 @@ def fuse(ids: Sequence[int], dense: dict[int, float], lexical: dict[int, float],
     fused = (dense_weight * _normalise(column(dense))
              + (1 - dense_weight) * _normalise(column(lexical))
              + phrase_weight * _normalise(column(phrases))
-             + coverage_weight * column(coverage))
+             + coverage_weight * column(coverage)
+             + sentence_weight * _normalise(column(sentences))
+             + focus_weight * column(focused))
     return dict(zip(ids, fused.tolist(), strict=True))
+
+
+_SUFFIXES = ("ing", "edly", "ed", "es", "s", "ly")
+
+
+@lru_cache(maxsize=1 << 16)
+def stem(word: str) -> str:
+    """A light suffix-stripping stem: "elected" and "elects" meet "elect"."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[:-len(suffix)]
+    return word
+
+
+def focus(query: str, chunks: dict[int, Chunk]) -> dict[int, float]:
+    """For each chunk, the largest share of the query's content words that one of its
+    sentences holds, each word weighted by its IDF among these chunks.
+
+    A question is usually answered by one sentence, and the words it shares with every
+    candidate (the subject all of them are about) are the least telling.
+    """
+    words = _WORD.findall(query.lower())
+    wanted = list(dict.fromkeys(stem(w) for w in words if w not in STOPWORDS))
+    if not wanted or not chunks:
+        return {}
+    sentence_stems = {
+        cid: [set(map(stem, set(_WORD.findall(c.text[s - c.start:e - c.start].lower()))))
+              for s, e in (c.sentences or ((c.start, c.end),))]
+        for cid, c in chunks.items()}
+    n = len(chunks)
+    weight = {}
+    for w in wanted:
+        df = sum(1 for sents in sentence_stems.values() if any(w in s for s in sents))
+        if df:
+            weight[w] = idf_weight(n, df)
+    total = sum(weight.values())
+    if not total:
+        return {}
+    return {cid: max(sum(x for w, x in weight.items() if w in s) for s in sents) / total
+            for cid, sents in sentence_stems.items()}
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:

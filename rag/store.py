@@ -10,6 +10,8 @@ Layout::
         store.sqlite        files, articles, chunks (text, offsets, sentence spans) and an
                             FTS5 table over the chunks for BM25
         vectors.faiss       IndexIDMap2(IndexFlatIP) keyed by the chunks' 64-bit ids
+                            (store.sqlite also keeps each chunk's sentence vectors, in
+                            float16, for scoring the candidates sentence by sentence)
       .lock                 held by the one process writing
 
 A write copies the live generation into a temporary directory, applies the change there,
@@ -38,7 +40,7 @@ import numpy as np
 from .errors import IndexLocked, IndexMismatch, IndexNotFound
 from .types import Article, Chunk
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _GEN = re.compile(r"^gen-(\d{6,})$")
 
 _SCHEMA = """
@@ -53,6 +55,7 @@ CREATE TABLE chunks (
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
     sentences TEXT NOT NULL);
 CREATE INDEX chunks_article ON chunks(article_id);
+CREATE TABLE sentence_vectors (chunk_id INTEGER PRIMARY KEY, vectors BLOB NOT NULL);
 CREATE VIRTUAL TABLE chunks_fts USING fts5(
     text, content='chunks', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2');
 """
@@ -68,6 +71,7 @@ class FileEntry:
     articles: Sequence[Article]
     chunks: Sequence[Chunk]
     vectors: np.ndarray  # (len(chunks), dim) float32, normalized
+    sentence_vectors: Sequence[np.ndarray] = ()  # per chunk: (len(sentences), dim)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -125,7 +129,8 @@ class Store:
             raise IndexMismatch(
                 f"The index at {index_dir} has schema version "
                 f"{self.manifest.get('schema_version')}, this version of rag reads "
-                f"{SCHEMA_VERSION}. Rebuild it: rag index --rebuild")
+                f"{SCHEMA_VERSION}. Rebuild it: rag index --rebuild",
+                outdated=True)
         uri = f"file:{self.path / 'store.sqlite'}?mode=ro"
         self.db = sqlite3.connect(uri, uri=True, check_same_thread=False)
         import faiss
@@ -216,6 +221,29 @@ class Store:
         vecs = np.stack([self.vectors.reconstruct(int(i)) for i in ids])
         return dict(zip((int(i) for i in ids), (vecs @ query_vector).tolist(), strict=True))
 
+    def sentence_vectors(self, ids: Iterable[int]) -> dict[int, np.ndarray]:
+        """Each chunk's sentence vectors, one float32 row per sentence, in order."""
+        ids = [int(i) for i in ids]
+        width = int(self.vectors.d)
+        out: dict[int, np.ndarray] = {}
+        for start in range(0, len(ids), 500):
+            part = ids[start:start + 500]
+            rows = self.db.execute(
+                "SELECT chunk_id, vectors FROM sentence_vectors "
+                f"WHERE chunk_id IN ({','.join('?' * len(part))})", part)
+            for cid, blob in rows:
+                out[cid] = np.frombuffer(blob, dtype=np.float16).reshape(-1, width) \
+                    .astype(np.float32)
+        return out
+
+    def sentence_scores(self, query_vector: np.ndarray, ids: Sequence[int]
+                        ) -> dict[int, float]:
+        """Each chunk's best sentence cosine against the query (chunks without sentence
+        vectors are left out)."""
+        q = np.asarray(query_vector, dtype=np.float32)
+        return {cid: float((vecs @ q).max())
+                for cid, vecs in self.sentence_vectors(ids).items() if len(vecs)}
+
     def _filter_sql(self, filters) -> tuple[str, list]:
         if filters is None or not filters.active:
             return "", []
@@ -286,6 +314,13 @@ class Store:
         if dimension is not None and self.vectors.d != dimension:
             problems.append(f"the vectors have {self.vectors.d} dimensions, the manifest "
                             f"says {dimension}")
+        width = 2 * (dimension or self.vectors.d)
+        wrong = sum(1 for n, size in self.db.execute(
+            "SELECT c.sentences, length(v.vectors) FROM chunks c "
+            "LEFT JOIN sentence_vectors v ON v.chunk_id = c.id")
+            if size is None or size != width * len(json.loads(n)))
+        if wrong:
+            problems.append(f"{wrong} chunks lack one vector per sentence")
         lexical = {r[0] for r in self.db.execute("SELECT id FROM chunks_fts_docsize")}
         if lexical != chunk_ids:
             problems.append(f"the lexical index holds {len(lexical - chunk_ids)} rows with no "
@@ -349,6 +384,7 @@ def _delete_file_rows(db: sqlite3.Connection, path: str) -> list[int]:
     db.executemany("INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES('delete', ?, ?)", rows)
     db.execute("DELETE FROM chunks WHERE article_id IN (SELECT id FROM articles WHERE path = ?)",
                (path,))
+    db.executemany("DELETE FROM sentence_vectors WHERE chunk_id = ?", [(r[0],) for r in rows])
     db.execute("DELETE FROM articles WHERE path = ?", (path,))
     db.execute("DELETE FROM files WHERE path = ?", (path,))
     return [r[0] for r in rows]
@@ -434,6 +470,9 @@ def _insert_entry(db: sqlite3.Connection, entry: FileEntry) -> None:
          for c in entry.chunks])
     db.executemany("INSERT INTO chunks_fts(rowid, text) VALUES (?, ?)",
                    [(c.id, c.text) for c in entry.chunks])
+    db.executemany("INSERT INTO sentence_vectors(chunk_id, vectors) VALUES (?, ?)",
+                   [(c.id, np.ascontiguousarray(v, dtype=np.float16).tobytes())
+                    for c, v in zip(entry.chunks, entry.sentence_vectors, strict=True)])
 
 
 def _next_number(index_dir: Path) -> int:

@@ -92,6 +92,7 @@ class IndexReport:
     chunks_embedded: int = 0
     chunks_total: int = 0
     seconds: float = 0.0
+    sentences_embedded: int = 0
 
     def to_dict(self) -> dict:
         return {
@@ -104,6 +105,7 @@ class IndexReport:
             },
             "chunks_embedded": self.chunks_embedded,
             "chunks_total": self.chunks_total,
+            "sentences_embedded": self.sentences_embedded,
             "seconds": round(self.seconds, 3),
         }
 

@@ -196,6 +196,30 @@ def test_follow_up_evidence_prefers_what_comes_next_to_the_last_answer():
     assert named[0].overlap == 0.0
 
 
+def test_evidence_uses_the_stored_sentence_vectors_and_embeds_only_the_rest():
+    import numpy as np
+
+    from rag.grounding import idf_from, sentence_evidence
+
+    def passage(cid, text):
+        a = Article(f"a{cid}", f"/a{cid}.txt", "t", None, None, text)
+        return Passage(Chunk(cid, a.id, 0, 0, len(text), text, ((0, len(text)),)), a, 1.0)
+
+    passages = [passage(1, "Ports closed."), passage(2, "Talks resumed.")]
+    embedded = []
+
+    def embed(texts):
+        embedded.extend(texts)
+        return np.array([[1.0, 0.0]] + [[0.0, 1.0]] * (len(texts) - 1), dtype=np.float32)
+
+    stored = {1: np.array([[0.6, 0.8]], dtype=np.float32)}
+    evidence = sentence_evidence("Why?", passages, embed, idf_from(10, lambda t: 1),
+                                 stored=stored)
+    assert embedded == ["Why?", "Talks resumed."]
+    assert {e.text: round(e.dense, 3) for e in evidence} == {"Ports closed.": 0.6,
+                                                             "Talks resumed.": 0.0}
+
+
 def test_history_in_gradio_message_format():
     from rag.answering import contextual_query, previous_answer
 

@@ -115,3 +115,44 @@ def test_old_generations_are_collected(corpus, settings, fake_embedder):
         sync([corpus], settings, fake_embedder)
     gens = sorted(p.name for p in settings.index_dir.iterdir() if p.name.startswith("gen-"))
     assert len(gens) <= 3 and (settings.index_dir / "CURRENT").read_text().strip() == gens[-1]
+
+
+def test_each_sentence_gets_a_vector_and_check_notices_a_missing_one(corpus, settings,
+                                                                     fake_embedder):
+    report = sync([corpus], settings, fake_embedder)
+    store = Store.open(settings.index_dir)
+    sentences = sum(len(c.sentences) for c in store.chunks(
+        r[0] for r in store.db.execute("SELECT id FROM chunks")).values())
+    assert report.sentences_embedded == sentences > report.chunks_embedded
+    assert report.to_dict()["sentences_embedded"] == sentences
+    [(cid, text, spans)] = store.db.execute(
+        "SELECT id, text, sentences FROM chunks LIMIT 1").fetchall()
+    chunk = store.chunks([cid])[cid]
+    first = store.articles([chunk.article_id])[chunk.article_id].text[
+        slice(*chunk.sentences[0])]
+    best = store.sentence_scores(fake_embedder.embed_batch([first])[0], [cid])
+    assert best[cid] == pytest.approx(1.0, abs=1e-3)  # float16 storage
+    assert store.check() == []
+    store.close()
+    live = settings.index_dir / (settings.index_dir / "CURRENT").read_text().strip()
+    import sqlite3
+    with sqlite3.connect(live / "store.sqlite") as db:
+        db.execute("DELETE FROM sentence_vectors WHERE chunk_id = ?", (cid,))
+    assert Store.open(settings.index_dir).check() == ["1 chunks lack one vector per sentence"]
+
+
+def test_an_index_in_an_older_format_is_rebuilt_by_the_next_run(corpus, settings,
+                                                                fake_embedder, tmp_path):
+    import json
+    other = write(tmp_path / "other" / "x.txt", "Another story about ports.\n").parent
+    sync([other], settings, fake_embedder)
+    sync([corpus], settings, fake_embedder)
+    live = settings.index_dir / (settings.index_dir / "CURRENT").read_text().strip()
+    manifest = json.loads((live / "manifest.json").read_text())
+    (live / "manifest.json").write_text(json.dumps({**manifest, "schema_version": 1}))
+    with pytest.raises(IndexMismatch, match="rag index --rebuild"):
+        Store.open(settings.index_dir)
+    report = sync([corpus], settings, fake_embedder)
+    assert counts(report) == (5, 0, 0, 0)  # the other folder it held is rebuilt too
+    store = Store.open(settings.index_dir)
+    assert "x" in store.articles() and store.check() == []

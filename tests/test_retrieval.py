@@ -4,7 +4,7 @@ import pytest
 from conftest import FakeEmbedder, write
 
 from rag import Assistant, Settings
-from rag.retrieval import fuse, group, match_expression
+from rag.retrieval import focus, fuse, group, match_expression, stem
 from rag.types import Article, Chunk, Filters, Passage
 
 
@@ -23,6 +23,40 @@ def test_fuse_scores_every_candidate_on_both_signals():
     assert fused[1] == pytest.approx(0.5)  # dense normalised to 1, no lexical score
     assert fuse([1, 2, 3], dense, lexical, 1.0) == pytest.approx(
         {1: 1.0, 2: 0.3 / 0.9, 3: 0.7 / 0.9})
+
+
+def test_fuse_adds_best_sentence_and_focus():
+    dense = {1: 0.8, 2: 0.8}
+    lexical = {1: 5.0, 2: 5.0}
+    fused = fuse([1, 2], dense, lexical, 0.5, sentences={1: 0.4, 2: 0.8},
+                 sentence_weight=1.0, focused={1: 1.0}, focus_weight=0.25)
+    assert fused == pytest.approx({1: 1.0 + 0.5 + 0.25, 2: 1.0 + 1.0})
+
+
+def test_stem_meets_inflections_and_spares_short_words():
+    assert {stem("elected"), stem("elects"), stem("electing")} == {"elect"}
+    assert stem("bus") == "bus" and stem("is") == "is"
+
+
+def test_focus_rewards_one_sentence_holding_the_rare_words():
+    def chunk(cid, *sentences):
+        text = " ".join(sentences)
+        spans, at = [], 0
+        for s in sentences:
+            spans.append((at, at + len(s)))
+            at += len(s) + 1
+        return Chunk(cid, f"a{cid}", 0, 0, len(text), text, tuple(spans))
+
+    chunks = {
+        # "Broncos" is in every chunk: it tells them apart least.
+        1: chunk(1, "The Broncos stayed at the Santa Clara Marriott hotel.", "They won."),
+        2: chunk(2, "The Broncos practiced at a hotel.", "The Marriott was nearby."),
+        3: chunk(3, "The Broncos won the game.", "Fans cheered."),
+    }
+    scores = focus("Which hotel did the Broncos stay at?", chunks)
+    assert scores[1] == pytest.approx(1.0)
+    assert scores[3] < scores[2] < scores[1]
+    assert focus("the of", {}) == {} and focus("?", chunks) == {}
 
 
 def test_group_caps_per_article_and_drops_duplicate_texts():
