@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rag.articles import load_articles  # noqa: E402
-from rag.chunking import chunk_article, chunk_id  # noqa: E402
+from rag.chunking import chunk_article, chunk_id, sentence_spans  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.embedding import SentenceTransformerEmbedder, embed  # noqa: E402
 from rag.indexing import index_signature  # noqa: E402
@@ -44,7 +44,7 @@ def build(index_dir: Path, size: int, texts: list[str], vectors: np.ndarray,
           sentences: list[str], settings: Settings, embedder, rng: random.Random) -> Store:
     entries, per_file = [], 500
     for f, start in enumerate(range(0, size, per_file)):
-        articles, chunks, vecs = [], [], []
+        articles, chunks, vecs, sentence_vecs = [], [], [], []
         for i in range(start, min(size, start + per_file)):
             base = i % len(texts)
             if i < len(texts):
@@ -55,15 +55,20 @@ def build(index_dir: Path, size: int, texts: list[str], vectors: np.ndarray,
             aid = f"synth/{i}"
             articles.append(Article(aid, f"/synth/{f}.jsonl", f"Synthetic {i}", "2005-01-01",
                                     None, text))
+            spans = tuple(sentence_spans(text)) or ((0, len(text)),)
             chunks.append(Chunk(chunk_id(aid, 0, len(text), text), aid, 0, 0, len(text), text,
-                                ((0, len(text)),)))
+                                spans))
+            noise = np.random.default_rng(i)
             v = vectors[base]
             if i >= len(texts):
-                v = v + np.random.default_rng(i).normal(0, 0.02, vectors.shape[1])
+                v = v + noise.normal(0, 0.02, vectors.shape[1])
             vecs.append(v / np.linalg.norm(v))
+            # One vector per sentence, as the index keeps: jittered copies of the chunk's.
+            per = v + noise.normal(0, 0.05, (len(spans), vectors.shape[1]))
+            sentence_vecs.append((per / np.linalg.norm(per, axis=1, keepdims=True))
+                                 .astype(np.float32))
         entries.append(FileEntry(f"/synth/{f}.jsonl", str(f), "/synth", articles, chunks,
-                                 np.array(vecs, dtype=np.float32),
-                                 [v[None].astype(np.float32) for v in vecs]))
+                                 np.array(vecs, dtype=np.float32), sentence_vecs))
     return write_generation(index_dir, None, remove=[], add=entries,
                             manifest=index_signature(settings, embedder),
                             dimension=vectors.shape[1])

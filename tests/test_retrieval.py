@@ -4,7 +4,7 @@ import pytest
 from conftest import FakeEmbedder, write
 
 from rag import Assistant, Settings
-from rag.retrieval import focus, fuse, group, match_expression, stem
+from rag.retrieval import _occurrences, focus, fuse, group, match_expression, stem
 from rag.types import Article, Chunk, Filters, Passage
 
 
@@ -36,6 +36,12 @@ def test_fuse_adds_best_sentence_and_focus():
 def test_stem_meets_inflections_and_spares_short_words():
     assert {stem("elected"), stem("elects"), stem("electing")} == {"elect"}
     assert stem("bus") == "bus" and stem("is") == "is"
+
+
+def test_occurrences_find_whole_words_with_suffixes_at_true_offsets():
+    text = "İstanbul: they Stayed; stays, stayover, mainstay, stay_ STAY."
+    found = [(k, text[pos:pos + 4]) for k, pos in _occurrences(text, ["stay", "tanbul"])]
+    assert found == [(0, "Stay"), (0, "stay"), (0, "STAY")]
 
 
 def test_focus_rewards_one_sentence_holding_the_rare_words():
