@@ -112,13 +112,14 @@ class SentenceTransformerEmbedder:
 
 
 def embed(embedder: Embedder, texts: Sequence[str], batch_size: int = 256,
-          show_progress: bool = False, desc: str = "embedding") -> np.ndarray:
+          show_progress: bool = False, desc: str = "embedding", unit: str = "chunk"
+          ) -> np.ndarray:
     """Embed many texts in batches, longest first so each batch pads little."""
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
     out = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
     from tqdm import tqdm
 
-    with tqdm(total=len(texts), desc=desc, unit="chunk", disable=not show_progress,
+    with tqdm(total=len(texts), desc=desc, unit=unit, disable=not show_progress,
               leave=False) as bar:
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]

@@ -145,7 +145,7 @@ def sync(paths: Iterable[Path | str], settings: Settings, embedder: Embedder, *,
                      for c in chunks for s, e in c.sentences]
         vectors = embed(embedder, texts, show_progress=show_progress) if texts else None
         sentence_vectors = embed(embedder, sentences, show_progress=show_progress,
-                                 desc="sentences") if sentences else None
+                                 desc="sentences", unit="sentence") if sentences else None
 
         entries, offset, at = [], 0, 0
         for (key, digest, root, articles), per_article in zip(pending, chunked, strict=True):
