@@ -290,84 +290,17 @@ class Store:
         return {r[0] for r in rows}
 
     def check(self) -> list[str]:
-        """Integrity problems of this generation (empty when all is well).
+        """Integrity problems of this generation (empty when all is well); see
+        ``integrity.check``."""
+        from .integrity import check
 
-        Checks the SQLite file, that every FAISS id has its chunk row and back, that the
-        lexical index holds exactly the chunks, that each chunk is the slice of its
-        article's text its offsets say, that articles and files agree, and that the
-        manifest's hashes and counts are the stored ones.
-        """
-        import faiss
-
-        problems = []
-        status = self.db.execute("PRAGMA integrity_check").fetchone()[0]
-        if status != "ok":
-            return [f"the database is damaged: {status}"]
-        chunk_ids = {r[0] for r in self.db.execute("SELECT id FROM chunks")}
-        vector_ids = set(faiss.vector_to_array(self.vectors.id_map).tolist()) \
-            if self.vectors.ntotal else set()
-        if missing := chunk_ids - vector_ids:
-            problems.append(f"{len(missing)} chunks have no vector")
-        if extra := vector_ids - chunk_ids:
-            problems.append(f"{len(extra)} vectors have no chunk")
-        dimension = self.manifest.get("embedder", {}).get("dimension")
-        if dimension is not None and self.vectors.d != dimension:
-            problems.append(f"the vectors have {self.vectors.d} dimensions, the manifest "
-                            f"says {dimension}")
-        width = 2 * (dimension or self.vectors.d)
-        wrong = sum(1 for n, size in self.db.execute(
-            "SELECT c.sentences, length(v.vectors) FROM chunks c "
-            "LEFT JOIN sentence_vectors v ON v.chunk_id = c.id")
-            if size is None or size != width * len(json.loads(n)))
-        if wrong:
-            problems.append(f"{wrong} chunks lack one vector per sentence")
-        lexical = {r[0] for r in self.db.execute("SELECT id FROM chunks_fts_docsize")}
-        if lexical != chunk_ids:
-            problems.append(f"the lexical index holds {len(lexical - chunk_ids)} rows with no "
-                            f"chunk and misses {len(chunk_ids - lexical)} chunks")
-        misplaced = 0
-        for article_id, text in self.db.execute("SELECT id, text FROM articles"):
-            for start, end, chunk in self.db.execute(
-                    'SELECT start, "end", text FROM chunks WHERE article_id = ?', (article_id,)):
-                misplaced += text[start:end] != chunk
-        if misplaced:
-            problems.append(f"{misplaced} chunks differ from their article's text at their "
-                            "offsets")
-        orphans = self.db.execute(
-            "SELECT COUNT(*) FROM chunks WHERE article_id NOT IN (SELECT id FROM articles)"
-        ).fetchone()[0]
-        if orphans:
-            problems.append(f"{orphans} chunks belong to no article")
-        strays = self.db.execute(
-            "SELECT COUNT(*) FROM articles WHERE path NOT IN (SELECT path FROM files)"
-        ).fetchone()[0]
-        if strays:
-            problems.append(f"{strays} articles belong to no indexed file")
-        if self.manifest.get("files") != self.file_hashes():
-            problems.append("the manifest's file hashes differ from the stored files")
-        counts = self.manifest.get("counts", {})
-        actual = {"files": self.count("files"), "articles": self.count("articles"),
-                  "chunks": len(chunk_ids)}
-        if counts != actual:
-            problems.append(f"the manifest counts {counts} differ from the stored {actual}")
-        return problems
+        return check(self)
 
     def fingerprint(self) -> str:
-        """A digest of the generation's content (files, articles, chunks, vector ids):
-        equal fingerprints mean the same indexed state."""
-        import hashlib
+        """A digest of the generation's content; see ``integrity.fingerprint``."""
+        from .integrity import fingerprint
 
-        import faiss
-
-        digest = hashlib.sha256()
-        for query in ("SELECT path, hash FROM files ORDER BY path",
-                      "SELECT id, path, title, date, text FROM articles ORDER BY id",
-                      'SELECT id, article_id, start, "end", text FROM chunks ORDER BY id'):
-            for row in self.db.execute(query):
-                digest.update(repr(row).encode())
-        if self.vectors.ntotal:
-            digest.update(np.sort(faiss.vector_to_array(self.vectors.id_map)).tobytes())
-        return digest.hexdigest()
+        return fingerprint(self)
 
 
 def _new_database(path: Path) -> sqlite3.Connection:
