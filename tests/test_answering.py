@@ -4,7 +4,7 @@ from conftest import SEED, FakeEmbedder, ScriptedGenerator, write
 from rag import Assistant, Settings
 from rag.errors import InvalidQuestion
 from rag.generation import build_prompt
-from rag.grounding import split_claims, support, verify
+from rag.grounding import Evidence, Gate, split_claims, support, verify
 from rag.types import Article, Chunk, Passage
 
 TEXT = ("Dock workers in Rotterdam went on strike over pay on Monday. The union said 4,000 "
@@ -96,6 +96,26 @@ def test_an_answer_that_restates_the_question_is_replaced_by_the_quote(seeded):
     assert restated.mode == "extractive" and "Rotterdam" in restated.text
     informative = bot.ask(question)  # the same, naming the workers: kept
     assert informative.mode == "generated" and "Rotterdam" in informative.text
+
+
+def evidence(dense, overlap, score=None):
+    score = 0.5 * dense + 0.5 * overlap if score is None else score
+    return Evidence(0, 0, 10, "A sentence.", dense, overlap, score)
+
+
+def test_gate_needs_the_question_words_and_a_sentence_close_in_meaning():
+    gate = Gate()
+    assert not gate.answerable([])
+    # Names nothing the articles hold: refused however close the wording.
+    assert not gate.answerable([evidence(0.9, 0.1)])
+    # Holds some of the words but no sentence is close in meaning: refused ...
+    assert not gate.answerable([evidence(0.45, 0.6), evidence(0.40, 0.2)])
+    # ... unless another sentence is.
+    assert gate.answerable([evidence(0.45, 0.6), evidence(0.7, 0.2, score=0.4)])
+    # "What did Rutte say?": every word in one sentence, far in meaning: answerable.
+    assert gate.answerable([evidence(0.5, 1.0)])
+    # A weak best sentence is refused even with all its words.
+    assert not gate.answerable([evidence(0.1, 1.0, score=0.4)])
 
 
 def test_unanswerable_question_is_refused_without_calling_the_model(seeded):
