@@ -86,19 +86,23 @@ def main() -> None:
     chunks = store.chunks(r[0] for r in store.db.execute("SELECT id FROM chunks"))
     sentences = [c.text[s - c.start:e - c.start] for c in chunks.values()
                  for s, e in c.sentences]
-    # Chunks and their sentences are both embedded; + [CLS] and [SEP] for each text.
-    chunk_tokens = sum(n + 2 for n in embedder.count_tokens(texts))
-    sentence_tokens = sum(n + 2 for n in embedder.count_tokens(sentences))
+    # Chunks and their sentences are both embedded, each distinct text once (a sentence two
+    # overlapping chunks share, a duplicate article); + [CLS] and [SEP] for each text.
+    distinct_texts, distinct_sentences = list(set(texts)), list(set(sentences))
+    chunk_tokens = sum(n + 2 for n in embedder.count_tokens(distinct_texts))
+    sentence_tokens = sum(n + 2 for n in embedder.count_tokens(distinct_sentences))
     tokens = chunk_tokens + sentence_tokens
-    flops = (chunk_tokens * flops_per_token(embedder._model, chunk_tokens / len(texts))
+    flops = (chunk_tokens * flops_per_token(embedder._model,
+                                            chunk_tokens / len(distinct_texts))
              + sentence_tokens * flops_per_token(embedder._model,
-                                                 sentence_tokens / len(sentences)))
+                                                 sentence_tokens / len(distinct_sentences)))
     fpt = flops / tokens
     tokens_per_s = tokens / report.seconds
     results = {
         "articles": store.count("articles"), "files": len(files),
         "skipped": [s.to_dict() for s in report.skipped], "chunks": len(texts),
-        "sentences": len(sentences), "chunk_tokens": chunk_tokens,
+        "sentences": len(sentences), "distinct_chunk_texts": len(distinct_texts),
+        "distinct_sentences": len(distinct_sentences), "chunk_tokens": chunk_tokens,
         "sentence_tokens": sentence_tokens,
         "tokens_embedded": tokens, "seconds": round(report.seconds, 2),
         "tokens_per_s": round(tokens_per_s),

@@ -114,18 +114,24 @@ class SentenceTransformerEmbedder:
 def embed(embedder: Embedder, texts: Sequence[str], batch_size: int = 256,
           show_progress: bool = False, desc: str = "embedding", unit: str = "chunk"
           ) -> np.ndarray:
-    """Embed many texts in batches, longest first so each batch pads little."""
-    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-    out = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
+    """Embed many texts in batches, longest first so each batch pads little. A text that
+    occurs more than once (a sentence two overlapping chunks share, a syndicated copy) is
+    embedded once."""
+    slots: dict[str, int] = {}
+    where = np.fromiter((slots.setdefault(t, len(slots)) for t in texts), dtype=np.int64,
+                        count=len(texts))
+    unique = list(slots)
+    order = sorted(range(len(unique)), key=lambda i: -len(unique[i]))
+    out = np.zeros((len(unique), embedder.dimension), dtype=np.float32)
     from tqdm import tqdm
 
-    with tqdm(total=len(texts), desc=desc, unit=unit, disable=not show_progress,
+    with tqdm(total=len(unique), desc=desc, unit=unit, disable=not show_progress,
               leave=False) as bar:
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
-            out[idx] = embedder.embed_batch([texts[i] for i in idx])
+            out[idx] = embedder.embed_batch([unique[i] for i in idx])
             bar.update(len(idx))
-    return out
+    return out[where]
 
 
 def make_embedder(name: str, batch_size: int = 16) -> Embedder:

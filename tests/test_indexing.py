@@ -1,5 +1,6 @@
 import shutil
 
+import numpy as np
 import pytest
 from conftest import BBC, FakeEmbedder, write
 
@@ -156,3 +157,15 @@ def test_an_index_in_an_older_format_is_rebuilt_by_the_next_run(corpus, settings
     assert counts(report) == (5, 0, 0, 0)  # the other folder it held is rebuilt too
     store = Store.open(settings.index_dir)
     assert "x" in store.articles() and store.check() == []
+
+
+def test_repeated_texts_are_embedded_once_and_keep_their_order():
+    from rag.embedding import embed
+
+    embedder = FakeEmbedder()
+    texts = ["Dock workers strike.", "Pay talks fail.", "Dock workers strike.", "A third."]
+    vectors = embed(embedder, texts, batch_size=2)
+    assert embedder.embedded == 3
+    assert vectors.shape == (4, embedder.dimension)
+    np.testing.assert_array_equal(vectors, FakeEmbedder().embed_batch(texts))
+    assert embed(embedder, []).shape == (0, embedder.dimension)
