@@ -14,13 +14,15 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
+
 from .articles import iter_files, read_file
 from .chunking import chunk_article
 from .config import Settings
 from .embedding import Embedder, embed
 from .errors import IndexMismatch, IndexNotFound
 from .store import FileEntry, Store, current_generation, write_generation, write_lock
-from .types import Article, IndexReport, Skipped
+from .types import Article, Chunk, IndexReport, Skipped
 
 log = logging.getLogger(__name__)
 
@@ -138,27 +140,27 @@ def sync(paths: Iterable[Path | str], settings: Settings, embedder: Embedder, *,
         chunked = [[chunk_article(a, embedder.count_tokens, settings.chunk_tokens,
                                   settings.chunk_overlap_sentences) for a in articles]
                    for _, _, _, articles in pending]
-        texts = [c.text for per_article in chunked for chunks in per_article for c in chunks]
-        sentences = [a.text[s:e]
-                     for (*_, articles), per_article in zip(pending, chunked, strict=True)
-                     for a, chunks in zip(articles, per_article, strict=True)
-                     for c in chunks for s, e in c.sentences]
+        flat = [c for per_article in chunked for chunks in per_article for c in chunks]
+        kept, kept_sentences = _reusable(base, flat)
+        fresh = [c for c in flat if c.id not in kept]
+        texts = [c.text for c in fresh]
+        sentences = [c.text[s - c.start:e - c.start] for c in fresh for s, e in c.sentences]
         vectors = embed(embedder, texts, show_progress=show_progress) if texts else None
         sentence_vectors = embed(embedder, sentences, show_progress=show_progress,
                                  desc="sentences", unit="sentence") if sentences else None
+        at = 0
+        for i, c in enumerate(fresh):
+            kept[c.id] = vectors[i]
+            kept_sentences[c.id] = sentence_vectors[at:at + len(c.sentences)] \
+                if c.sentences else _empty(embedder)
+            at += len(c.sentences)
 
-        entries, offset, at = [], 0, 0
+        entries = []
         for (key, digest, root, articles), per_article in zip(pending, chunked, strict=True):
             chunks = [c for cs in per_article for c in cs]
-            vecs = vectors[offset:offset + len(chunks)] if chunks else _empty(embedder)
-            offset += len(chunks)
-            per_chunk = []
-            for c in chunks:
-                per_chunk.append(sentence_vectors[at:at + len(c.sentences)]
-                                 if c.sentences else _empty(embedder))
-                at += len(c.sentences)
+            vecs = np.stack([kept[c.id] for c in chunks]) if chunks else _empty(embedder)
             entries.append(FileEntry(key, digest, str(root), articles, chunks, vecs,
-                                     per_chunk))
+                                     [kept_sentences[c.id] for c in chunks]))
 
         if base is not None and not entries and not deleted:
             store = base
@@ -179,9 +181,24 @@ def sync(paths: Iterable[Path | str], settings: Settings, embedder: Embedder, *,
 
 
 def _empty(embedder: Embedder):
-    import numpy as np
-
     return np.zeros((0, embedder.dimension), dtype=np.float32)
+
+
+def _reusable(base: Store | None, chunks: list[Chunk]
+              ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+    """The vectors the index already holds for chunks that a change left as they were:
+    the same article, offsets and text (so the same id) and the same sentences. Editing
+    a long article, such as a live blog gaining a paragraph, re-embeds only what moved."""
+    if base is None or not chunks:
+        return {}, {}
+    old = base.chunks(c.id for c in chunks)
+    same = [c.id for c in chunks
+            if c.id in old and old[c.id].sentences == tuple(map(tuple, c.sentences))]
+    stored = base.sentence_vectors(same)
+    by_id = {c.id: c for c in chunks}
+    same = [i for i in same if len(stored.get(i, ())) == len(by_id[i].sentences)]
+    return ({i: base.vectors.reconstruct(int(i)) for i in same},
+            {i: stored[i] for i in same})
 
 
 def _unique_ids(articles: list[Article], key: str, path: Path,

@@ -169,3 +169,48 @@ def test_repeated_texts_are_embedded_once_and_keep_their_order():
     assert vectors.shape == (4, embedder.dimension)
     np.testing.assert_array_equal(vectors, FakeEmbedder().embed_batch(texts))
     assert embed(embedder, []).shape == (0, embedder.dimension)
+
+
+def test_a_change_re_embeds_only_the_chunks_it_moved(corpus, settings, fake_embedder):
+    sync([corpus], settings, fake_embedder)
+    store = Store.open(settings.index_dir)
+
+    def chunks_of(store, article_id):
+        return {r[0]: r[1] for r in store.db.execute(
+            "SELECT id, text FROM chunks WHERE article_id = ?", (article_id,))}
+
+    before = chunks_of(store, "002")
+    old_vectors = {i: store.vectors.reconstruct(i) for i in before}
+    old_sentences = store.sentence_vectors(before)
+    store.close()
+    assert len(before) >= 4
+
+    # A paragraph added at the end (a live story updated): the chunks before it stay.
+    path = corpus / "002.txt"
+    path.write_text(path.read_text() + "\nA late update came in on Friday evening.\n")
+    report = sync([corpus], settings, fake_embedder)
+    store = Store.open(settings.index_dir)
+    after = chunks_of(store, "002")
+    kept = set(before) & set(after)
+    assert len(kept) >= len(before) - 2
+    assert report.chunks_embedded == len(after) - len(kept)
+    assert report.sentences_embedded < sum(len(c.sentences)
+                                           for c in store.chunks(after).values())
+    for i in kept:
+        np.testing.assert_array_equal(store.vectors.reconstruct(i), old_vectors[i])
+        np.testing.assert_array_equal(store.sentence_vectors([i])[i], old_sentences[i])
+    new = [i for i in after if i not in kept]
+    fresh = FakeEmbedder().embed_batch([after[i] for i in new])
+    np.testing.assert_allclose(np.stack([store.vectors.reconstruct(i) for i in new]), fresh,
+                               atol=1e-6)
+    assert store.check() == []
+    store.close()
+
+    # A sentence added at the start of the text moves every offset: all embedded again.
+    title, body = path.read_text().split("\n", 1)
+    path.write_text(f"{title}\nEarlier this week, markets were calm.{body}")
+    report = sync([corpus], settings, fake_embedder)
+    store = Store.open(settings.index_dir)
+    assert report.chunks_embedded == len(chunks_of(store, "002"))
+    assert store.check() == []
+    store.close()
