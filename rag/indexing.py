@@ -1,8 +1,9 @@
 """Keeping the index in step with folders of articles.
 
 A file's content hash decides whether it is new, changed, unchanged or deleted; only new
-and changed files are read, chunked and embedded. One run writes one new generation of the
-index (see ``store.py``), so a crash leaves the previous one whole.
+and changed files are read and chunked, and only chunks the index does not already hold
+(same article, offsets, text and sentences) are embedded. One run writes one new
+generation of the index (see ``store.py``), so a crash leaves the previous one whole.
 """
 
 from __future__ import annotations
@@ -141,8 +142,8 @@ def sync(paths: Iterable[Path | str], settings: Settings, embedder: Embedder, *,
                                   settings.chunk_overlap_sentences) for a in articles]
                    for _, _, _, articles in pending]
         flat = [c for per_article in chunked for chunks in per_article for c in chunks]
-        kept, kept_sentences = _reusable(base, flat)
-        fresh = [c for c in flat if c.id not in kept]
+        vector_of, sentences_of = _reusable(base, flat)  # filled in below for the rest
+        fresh = [c for c in flat if c.id not in vector_of]
         texts = [c.text for c in fresh]
         sentences = [c.text[s - c.start:e - c.start] for c in fresh for s, e in c.sentences]
         vectors = embed(embedder, texts, show_progress=show_progress) if texts else None
@@ -150,17 +151,17 @@ def sync(paths: Iterable[Path | str], settings: Settings, embedder: Embedder, *,
                                  desc="sentences", unit="sentence") if sentences else None
         at = 0
         for i, c in enumerate(fresh):
-            kept[c.id] = vectors[i]
-            kept_sentences[c.id] = sentence_vectors[at:at + len(c.sentences)] \
+            vector_of[c.id] = vectors[i]
+            sentences_of[c.id] = sentence_vectors[at:at + len(c.sentences)] \
                 if c.sentences else _empty(embedder)
             at += len(c.sentences)
 
         entries = []
         for (key, digest, root, articles), per_article in zip(pending, chunked, strict=True):
             chunks = [c for cs in per_article for c in cs]
-            vecs = np.stack([kept[c.id] for c in chunks]) if chunks else _empty(embedder)
+            vecs = np.stack([vector_of[c.id] for c in chunks]) if chunks else _empty(embedder)
             entries.append(FileEntry(key, digest, str(root), articles, chunks, vecs,
-                                     [kept_sentences[c.id] for c in chunks]))
+                                     [sentences_of[c.id] for c in chunks]))
 
         if base is not None and not entries and not deleted:
             store = base
