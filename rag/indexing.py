@@ -197,9 +197,16 @@ def _reusable(base: Store | None, chunks: list[Chunk]
             if c.id in old and old[c.id].sentences == tuple(map(tuple, c.sentences))]
     stored = base.sentence_vectors(same)
     by_id = {c.id: c for c in chunks}
-    same = [i for i in same if len(stored.get(i, ())) == len(by_id[i].sentences)]
-    return ({i: base.vectors.reconstruct(int(i)) for i in same},
-            {i: stored[i] for i in same})
+    vectors, sentences = {}, {}
+    for i in same:
+        if len(stored.get(i, ())) != len(by_id[i].sentences):
+            continue
+        try:
+            vectors[i] = base.vectors.reconstruct(int(i))
+        except RuntimeError:  # a damaged index without this vector: embed it again
+            continue
+        sentences[i] = stored[i]
+    return vectors, sentences
 
 
 def _unique_ids(articles: list[Article], key: str, path: Path,

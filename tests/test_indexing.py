@@ -214,3 +214,29 @@ def test_a_change_re_embeds_only_the_chunks_it_moved(corpus, settings, fake_embe
     assert report.chunks_embedded == len(chunks_of(store, "002"))
     assert store.check() == []
     store.close()
+
+
+def test_a_chunk_missing_from_a_damaged_index_is_embedded_again(corpus, settings,
+                                                               fake_embedder):
+    import faiss
+
+    sync([corpus], settings, fake_embedder)
+    live = settings.index_dir / (settings.index_dir / "CURRENT").read_text().strip()
+    store = Store.open(settings.index_dir)
+    [first] = store.db.execute(
+        "SELECT id FROM chunks WHERE article_id = '002' ORDER BY ord LIMIT 1").fetchone()
+    store.close()
+    vectors = faiss.read_index(str(live / "vectors.faiss"))
+    vectors.remove_ids(np.array([first], dtype=np.int64))
+    faiss.write_index(vectors, str(live / "vectors.faiss"))
+
+    path = corpus / "002.txt"
+    path.write_text(path.read_text() + "\nA late update came in on Friday evening.\n")
+    report = sync([corpus], settings, fake_embedder)
+    store = Store.open(settings.index_dir)
+    assert report.chunks_embedded >= 2  # the damaged chunk and the one that changed
+    np.testing.assert_allclose(store.vectors.reconstruct(int(first)),
+                               FakeEmbedder().embed_batch([store.chunks([first])[first].text])[0],
+                               atol=1e-6)
+    assert store.check() == []
+    store.close()
