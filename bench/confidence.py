@@ -71,7 +71,7 @@ def main() -> None:
     for q in sample(data["questions"], args.limit, args.seed):
         grounds = ground(bot, q["question"], [], None)  # exactly what the pipeline uses
         evidence = grounds.evidence
-        if not Gate().answerable(evidence):
+        if not Gate().answerable(evidence, q["question"]):
             continue
         prompt = answer_prompt(bot, grounds)
         _, lps, margin = greedy(llm, prompt)

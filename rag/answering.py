@@ -151,7 +151,7 @@ def answer_stream(bot, question: str, history: Sequence,
         grounds.evidence
     timings = {"retrieval_ms": round(grounds.retrieval_ms, 1)}
 
-    if not Gate().answerable(evidence):
+    if not Gate().answerable(evidence, question):
         text = REFUSAL + (" The closest passages are listed below." if passages else "")
         if filters is not None and filters.active and not passages:
             text = "No article matches the filters, so there is nothing to answer from."

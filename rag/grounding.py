@@ -50,6 +50,13 @@ def content_stems(text: str, drop_question_words: bool = False) -> list[str]:
     return [stem(w) for w in content_words(text, drop_question_words)]
 
 
+# Score a sentence loses per rank of its article in the retrieval results. On seeded SQuAD
+# samples (seeds 1 and 2, 1,500 questions each) raising it from 0.02 to 0.2 made the best
+# sentence come from the right document 86.6% of the time instead of 84.4-85.4%, and the
+# top two sentences held the answer 2-2.3 points more often.
+ARTICLE_PRIOR = 0.2
+
+
 @dataclass(frozen=True)
 class Evidence:
     """One sentence of a retrieved passage, scored against the question."""
@@ -60,7 +67,12 @@ class Evidence:
     text: str
     dense: float
     overlap: float  # IDF-weighted share of the question's content words it contains
-    score: float
+    score: float  # what the sentences are ranked by
+    strength: float | None = None  # the score before its article's rank counts against it
+
+    @property
+    def support(self) -> float:
+        return self.score if self.strength is None else self.strength
 
 
 def sentence_evidence(question: str, passages: Sequence[Passage], embed: Callable,
@@ -101,15 +113,22 @@ def sentence_evidence(question: str, passages: Sequence[Passage], embed: Callabl
     weights = {stem(w): idf(w) for w in words}  # IDF of the word as the index has it
     total = sum(weights.values()) or 1.0
     near = _neighbours_of_quoted(passages, said) if said else set()
+    article_rank: dict[str, int] = {}
+    for p in passages:
+        article_rank.setdefault(p.article.id, len(article_rank))
     out = []
     for (i, s, e, text), sim in zip(spans, sims, strict=True):
         have = set(content_stems(text))
         overlap = sum(w for t, w in weights.items() if t in have) / total
-        # Earlier passages ranked higher: a small prior, not a veto.
-        score = 0.5 * float(sim) + 0.5 * overlap - 0.02 * i
+        # Retrieval's ranking picks the article better than one sentence's score does, so a
+        # sentence of a lower-ranked article must score clearly higher to be preferred
+        # (the gate judges the strength before that). Within an article, the passage rank
+        # is only a tie-break.
+        strength = 0.5 * float(sim) + 0.5 * overlap - 0.02 * i
         if (passages[i].article.id, s) in near:
-            score += 0.15
-        out.append(Evidence(i, s, e, text, float(sim), overlap, score))
+            strength += 0.15
+        score = strength - ARTICLE_PRIOR * article_rank[passages[i].article.id]
+        out.append(Evidence(i, s, e, text, float(sim), overlap, score, strength))
     return sorted(out, key=lambda ev: -ev.score)
 
 
@@ -137,7 +156,8 @@ class Gate:
     mentions is refused). And some sentence must be close in meaning, a cosine of
     ``min_dense`` to the question, unless the best one holds ``full_overlap`` of its words:
     "What did Rutte say?" is far from any one sentence in meaning (0.54) yet names exactly
-    what it asks about.
+    what it asks about. With ``check_negation``, a question about what did not happen is
+    refused when the sentence the answer would quote says nothing negative.
 
     Measured on two seeded samples of 1,500 SQuAD 2.0 questions (seeds 1 and 2), whose
     unanswerable questions are written to resemble their own paragraph: the sentence cosine
@@ -152,15 +172,36 @@ class Gate:
     min_overlap: float = 0.25
     min_dense: float = 0.52
     full_overlap: float = 0.9
+    check_negation: bool = True
 
-    def answerable(self, evidence: Sequence[Evidence]) -> bool:
+    def answerable(self, evidence: Sequence[Evidence], question: str = "") -> bool:
         if not evidence:
             return False
-        best = evidence[0]
-        if best.score < self.min_score or best.overlap < self.min_overlap:
+        # The strongest sentence, wherever it is, says whether the articles can answer; the
+        # one the answer is built from (evidence[0]) must not contradict a negated question.
+        best = max(evidence, key=lambda ev: ev.support)
+        if best.support < self.min_score or best.overlap < self.min_overlap:
+            return False
+        if self.check_negation and negation_mismatch(question, evidence[0].text):
             return False
         return (best.overlap >= self.full_overlap
                 or max(ev.dense for ev in evidence) >= self.min_dense)
+
+
+_ASKS_NEGATED = re.compile(r"\b(?:not|never|nobody|nothing|neither|nor|no longer)\b|n't\b",
+                           re.IGNORECASE)
+_SAYS_NEGATED = re.compile(
+    r"\b(?:not|never|no|none|nobody|nothing|neither|nor|without|cannot|unable|lack\w*|"
+    r"fail\w*|refus\w*|reject\w*|den(?:y|ies|ied)|oppos\w*|avoid\w*|absen\w*|disagree\w*|"
+    r"only|except|instead|rather)\b|n't\b", re.IGNORECASE)
+
+
+def negation_mismatch(question: str, sentence: str) -> bool:
+    """Whether the question asks about what did *not* happen ("Who did not attend?") and
+    the best sentence says nothing negative: quoting it ("X attended") would answer the
+    opposite question. On seeded SQuAD samples (seeds 1 and 2) this holds for 5.7-6.0% of
+    the unanswerable questions and 0.5-0.7% of the answerable ones."""
+    return bool(_ASKS_NEGATED.search(question)) and not _SAYS_NEGATED.search(sentence)
 
 
 class idf_from:  # noqa: N801 - used like a function: idf(term) -> float

@@ -116,6 +116,12 @@ def test_gate_needs_the_question_words_and_a_sentence_close_in_meaning():
     assert gate.answerable([evidence(0.5, 1.0)])
     # A weak best sentence is refused even with all its words.
     assert not gate.answerable([evidence(0.1, 1.0, score=0.4)])
+    # The gate judges the strongest sentence before the article ranking counts against it:
+    # a strong sentence of the second article keeps the question answerable.
+    first = Evidence(0, 0, 10, "A sentence.", 0.6, 0.2, 0.4)
+    second = Evidence(1, 0, 10, "Another.", 0.6, 0.6, 0.4, strength=0.6)
+    assert gate.answerable([first, second])
+    assert not gate.answerable([first, Evidence(1, 0, 10, "Another.", 0.6, 0.6, 0.4)])
 
 
 def test_unanswerable_question_is_refused_without_calling_the_model(seeded):
@@ -238,6 +244,59 @@ def test_evidence_uses_the_stored_sentence_vectors_and_embeds_only_the_rest():
     assert embedded == ["Why?", "Talks resumed."]
     assert {e.text: round(e.dense, 3) for e in evidence} == {"Ports closed.": 0.6,
                                                              "Talks resumed.": 0.0}
+
+
+def test_the_top_ranked_article_wins_unless_another_scores_clearly_higher():
+    import numpy as np
+
+    from rag.grounding import ARTICLE_PRIOR, idf_from, sentence_evidence
+
+    def passage(cid, article, text):
+        a = Article(article, f"/{article}.txt", "t", None, None, text)
+        return Passage(Chunk(cid, a.id, 0, 0, len(text), text, ((0, len(text)),)), a, 1.0)
+
+    # Retrieval ranked article a first; b's sentence is a little closer to the question.
+    passages = [passage(1, "a", "Ports closed."), passage(2, "b", "Talks resumed."),
+                passage(3, "a", "Ships waited.")]
+
+    def embed(texts):
+        rows = {"Ports closed.": [0.70, 0.71], "Talks resumed.": [0.8, 0.6],
+                "Ships waited.": [0.72, 0.69]}
+        return np.array([[1.0, 0.0]] + [rows[t] for t in texts[1:]], dtype=np.float32)
+
+    evidence = sentence_evidence("Why?", passages, embed, idf_from(10, lambda t: 1))
+    assert [e.text for e in evidence] == ["Ports closed.", "Ships waited.", "Talks resumed."]
+    # Another article's sentence is preferred only when it is clearly better.
+    gap = ARTICLE_PRIOR + 0.1
+
+    def embed_far(texts):
+        rows = {"Ports closed.": [0.2, 0.98], "Talks resumed.": [0.2 + 2 * gap, 0.5],
+                "Ships waited.": [0.1, 0.99]}
+        return np.array([[1.0, 0.0]] + [rows[t] for t in texts[1:]], dtype=np.float32)
+
+    evidence = sentence_evidence("Why?", passages, embed_far, idf_from(10, lambda t: 1))
+    assert evidence[0].text == "Talks resumed."
+
+
+@pytest.mark.parametrize("question, sentence, mismatch", [
+    ("Who did not attend the summit?", "Macron attended the summit.", True),
+    ("Which country never signed it?", "France signed it in 1990.", True),
+    ("Who didn't vote?", "Only Britain abstained.", False),
+    ("Who did not attend the summit?", "Macron did not attend the summit.", False),
+    ("Who refused to attend?", "Macron attended the summit.", False),
+    ("Who attended the summit?", "Nobody attended the summit.", False),
+])
+def test_negation_mismatch(question, sentence, mismatch):
+    from rag.grounding import negation_mismatch
+
+    assert negation_mismatch(question, sentence) is mismatch
+
+
+def test_gate_refuses_a_negated_question_that_the_best_sentence_does_not_negate():
+    best = Evidence(0, 0, 10, "Macron attended the summit.", 0.8, 1.0, 0.9)
+    assert Gate().answerable([best], "Who attended the summit?")
+    assert not Gate().answerable([best], "Who did not attend the summit?")
+    assert Gate(check_negation=False).answerable([best], "Who did not attend the summit?")
 
 
 def test_history_in_gradio_message_format():
