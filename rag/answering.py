@@ -182,7 +182,8 @@ def answer_stream(bot, question: str, history: Sequence,
     if checked.citations and best in quoted and new_words:
         mode, result = "generated", checked
     else:
-        mode, result = "extractive", extractive(evidence, top)
+        said = previous_answer(history) if query != question else ""
+        mode, result = "extractive", extractive(evidence, top, said=said)
     timings.setdefault("first_token_ms", None)
     timings["total_ms"] = round((time.perf_counter() - began) * 1000, 1)
     yield Answer(result.text, mode, result.citations, tuple(top), timings)

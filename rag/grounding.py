@@ -337,8 +337,16 @@ def citation(n: int, p: Passage, start: int, end: int) -> Citation:
 
 
 def extractive(evidence: Sequence[Evidence], passages: Sequence[Passage],
-               max_sentences: int = 2) -> Verified:
-    """The best supporting sentences, quoted verbatim, each with its citation."""
+               max_sentences: int = 2, near: float = 0.16, said: str = "") -> Verified:
+    """The best supporting sentences, quoted verbatim, each with its citation.
+
+    A second sentence of the same article is quoted when it scores within ``near`` of the
+    best: the scores cannot tell which of the two holds the answer, so both are shown
+    rather than a guess. On seeded SQuAD samples (seeds 1 and 2) 0.16 instead of 0.08
+    quoted two sentences in 30% of answers instead of 15% (about 24 characters more on
+    average) and the quote held the answer 2.2 points more often. In a follow-up, a
+    sentence the previous answer (``said``) already quoted is not added again."""
+    said_norm = " ".join(said.split())
     chosen: list[Evidence] = []
     for ev in evidence:
         if len(chosen) == max_sentences:
@@ -349,13 +357,25 @@ def extractive(evidence: Sequence[Evidence], passages: Sequence[Passage],
             # sentence was a wrong citation nearly two times in three on SQuAD), and only
             # when it scores nearly as well.
             if (passages[ev.passage].article.id != first or ev.start == chosen[0].start
-                    or ev.score < chosen[0].score - 0.08):
+                    or ev.score < chosen[0].score - near
+                    or (said_norm and " ".join(ev.text.split()) in said_norm)):
                 continue
         chosen.append(ev)
-    chosen.sort(key=lambda ev: (ev.passage, ev.start))
+    chosen.sort(key=lambda ev: ev.start)  # one article: in the order it tells them
+    # Sentences that follow each other in a paragraph are one quote with one citation.
+    runs: list[list[Evidence]] = []
+    for ev in chosen:
+        text = passages[ev.passage].article.text
+        if runs and runs[-1][-1].end <= ev.start and not text[runs[-1][-1].end:ev.start].strip() \
+                and "\n" not in text[runs[-1][-1].end:ev.start]:
+            runs[-1].append(ev)
+        else:
+            runs.append([ev])
     citations, parts = [], []
-    for n, ev in enumerate(chosen, 1):
-        citations.append(citation(n, passages[ev.passage], ev.start, ev.end))
-        quoted = ev.text if ev.text.startswith(("\u201c", '"')) else f"\u201c{ev.text}\u201d"
+    for n, run in enumerate(runs, 1):
+        c = citation(n, passages[run[0].passage], run[0].start, run[-1].end)
+        citations.append(c)
+        quote = " ".join(ev.text for ev in run)
+        quoted = quote if quote.startswith(("\u201c", '"')) else f"\u201c{quote}\u201d"
         parts.append(f"{quoted} [{n}]")
     return Verified(" ".join(parts), tuple(citations))
