@@ -102,13 +102,15 @@ def focus(evidence, passages, limit: int) -> list:
 
 class Grounds(NamedTuple):
     """What an answer is built from: the retrieval query, the passages found (best first),
-    the ones the answer may use, and their sentences scored against the query."""
+    the ones the answer may use, their sentences scored against the query, and, for a
+    follow-up, the previous answer (empty otherwise)."""
 
     query: str
     passages: list
     top: list
     evidence: list
     retrieval_ms: float
+    said: str
 
 
 def ground(bot, question: str, history: Sequence, filters: Filters | None) -> Grounds:
@@ -123,11 +125,11 @@ def ground(bot, question: str, history: Sequence, filters: Filters | None) -> Gr
     store = retriever.store
     idf = idf_from(store.count("chunks"), lambda t: len(store.containing(phrase(t))))
     follow_up = query != question
-    evidence = sentence_evidence(query, top, bot.embedder.embed_batch, idf,
-                                 said=previous_answer(history) if follow_up else "",
+    said = previous_answer(history) if follow_up else ""
+    evidence = sentence_evidence(query, top, bot.embedder.embed_batch, idf, said=said,
                                  unknown_optional=follow_up,
                                  stored=store.sentence_vectors(p.chunk.id for p in top))
-    return Grounds(query, passages, top, evidence, retrieval_ms)
+    return Grounds(query, passages, top, evidence, retrieval_ms, said)
 
 
 def answer_prompt(bot, grounds: Grounds) -> str:
@@ -182,8 +184,7 @@ def answer_stream(bot, question: str, history: Sequence,
     if checked.citations and best in quoted and new_words:
         mode, result = "generated", checked
     else:
-        said = previous_answer(history) if query != question else ""
-        mode, result = "extractive", extractive(evidence, top, said=said)
+        mode, result = "extractive", extractive(evidence, top, said=grounds.said)
     timings.setdefault("first_token_ms", None)
     timings["total_ms"] = round((time.perf_counter() - began) * 1000, 1)
     yield Answer(result.text, mode, result.citations, tuple(top), timings)
