@@ -139,6 +139,19 @@ def answer_prompt(bot, grounds: Grounds) -> str:
                         bot.generator.count_tokens, s.n_ctx - s.max_answer_tokens - 16)
 
 
+def no_match(bot, filters: Filters) -> str:
+    """Why a filtered search found nothing; says so when undated articles were left out."""
+    text = "No article matches the filters, so there is nothing to answer from."
+    if filters.since or filters.until:
+        among = bot.articles(filters.articles or None)
+        undated = sum(1 for a in among if not a.date)
+        if undated:
+            text += (f" A date filter leaves out undated articles, and {undated} of the "
+                     f"{len(among)} articles{' chosen' if filters.articles else ''} "
+                     "have no date.")
+    return text
+
+
 def answer_stream(bot, question: str, history: Sequence,
                   filters: Filters | None) -> Iterator[str | Answer]:
     s = bot.settings
@@ -156,7 +169,7 @@ def answer_stream(bot, question: str, history: Sequence,
     if not Gate().answerable(evidence, question):
         text = REFUSAL + (" The closest passages are listed below." if passages else "")
         if filters is not None and filters.active and not passages:
-            text = "No article matches the filters, so there is nothing to answer from."
+            text = no_match(bot, filters)
         timings["total_ms"] = round((time.perf_counter() - began) * 1000, 1)
         yield text
         yield Answer(text, "refused", (), tuple(passages[:3]), timings)

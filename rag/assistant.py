@@ -9,7 +9,7 @@ from pathlib import Path
 from .config import Settings
 from .embedding import Embedder, make_embedder
 from .errors import InvalidQuestion
-from .types import Answer, Filters, IndexReport, Passage
+from .types import Answer, Article, Filters, IndexReport, IndexStatus, Passage, Removal
 
 
 class Assistant:
@@ -72,6 +72,47 @@ class Assistant:
         paths = list(paths) if paths else [self.settings.seeds_dir]
         return sync(paths, self.settings, self.embedder, rebuild=rebuild,
                     show_progress=show_progress)
+
+    def status(self) -> IndexStatus:
+        """What the live index holds (read anew: another process may have changed it).
+
+        Raises:
+            IndexNotFound: there is no index yet.
+        """
+        store = self.store
+        m = store.manifest
+        undated = sum(1 for a in store.articles(with_text=False).values() if not a.date)
+        return IndexStatus(articles=m["counts"]["articles"], chunks=m["counts"]["chunks"],
+                           files=m["counts"]["files"], updated=float(m.get("updated", 0)),
+                           embedder=m["embedder"]["id"], generation=store.generation,
+                           undated=undated)
+
+    def articles(self, ids: Sequence[str] | None = None, *, with_text: bool = False
+                 ) -> list[Article]:
+        """The indexed articles (or those of ``ids``, exact ids; unknown ones are left
+        out), newest first with undated ones last; without their text unless asked."""
+        found = list(self.store.articles(None if ids is None else list(ids),
+                                         with_text=with_text).values())
+        dated = [a for a in found if a.date]
+        return sorted(dated, key=lambda a: (a.date, a.id), reverse=True) + \
+            sorted((a for a in found if not a.date), key=lambda a: a.id)
+
+    def remove(self, article_id: str, delete_file: bool = False) -> Removal:
+        """Take an article out of the index by its exact id; with ``delete_file`` its file
+        is deleted too, in one operation (both happen or neither does).
+
+        A file is the unit: removing one article of a ``.jsonl`` feed removes the feed's
+        other articles too. Without ``delete_file`` the next ``index`` run over the
+        article's folder adds it back.
+
+        Raises:
+            ArticleNotFound: no article has exactly that id.
+        """
+        from .indexing import remove
+
+        with self._lock:
+            self._store = None  # the next read opens the generation written here
+        return remove(self.settings, article_id, delete_file=delete_file)
 
     def retriever(self):
         """A hybrid retriever over the live index generation."""

@@ -31,3 +31,7 @@ class ModelNotFound(RagError):
 
 class InvalidQuestion(RagError):
     """The question is empty, too long or otherwise unusable."""
+
+
+class ArticleNotFound(RagError):
+    """No article with that exact id is in the index."""

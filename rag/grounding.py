@@ -380,6 +380,8 @@ def extractive(evidence: Sequence[Evidence], passages: Sequence[Passage],
     for n, run in enumerate(runs, 1):
         citations.append(citation(n, passages[run[0].passage], run[0].start, run[-1].end))
         quote = " ".join(ev.text for ev in run)
-        quoted = quote if quote.startswith(("\u201c", '"')) else f"\u201c{quote}\u201d"
+        # Marks are added only around a sentence that has none of its own: wrapping
+        # 'He said: "...£1,400."' would end in a doubled closing mark.
+        quoted = quote if any(m in quote for m in '"\u201c\u201d') else f"\u201c{quote}\u201d"
         parts.append(f"{quoted} [{n}]")
     return Verified(" ".join(parts), tuple(citations))

@@ -21,9 +21,9 @@ from .articles import iter_files, read_file
 from .chunking import chunk_article
 from .config import Settings
 from .embedding import Embedder, embed
-from .errors import IndexMismatch, IndexNotFound
+from .errors import ArticleNotFound, IndexMismatch, IndexNotFound, RagError
 from .store import FileEntry, Store, current_generation, write_generation, write_lock
-from .types import Article, Chunk, IndexReport, Skipped
+from .types import Article, Chunk, IndexReport, Removal, Skipped
 
 log = logging.getLogger(__name__)
 
@@ -223,3 +223,46 @@ def _unique_ids(articles: list[Article], key: str, path: Path,
         taken[new_id] = key
         out.append(a if new_id == a.id else replace(a, id=new_id))
     return out
+
+
+def remove(settings: Settings, article_id: str, *, delete_file: bool = False) -> Removal:
+    """Take the file holding the article ``article_id`` (an exact id) out of the index,
+    and with ``delete_file`` off the disk too, as one operation.
+
+    The index is written first and the file deleted after, under the writer lock: if the
+    file cannot be deleted the previous generation is made live again, so both stay as
+    they were; a crash between the two leaves the file on disk and the next ``rag index``
+    of its folder adds it back. Without ``delete_file`` the next index run of the
+    article's folder adds it back too (the file is still there).
+
+    Raises:
+        ArticleNotFound: no article has exactly that id.
+        RagError: the file could not be deleted (nothing was changed).
+    """
+    index_dir = Path(settings.index_dir)
+    with write_lock(index_dir):
+        base = Store.open(index_dir)
+        try:
+            found = base.articles([article_id], with_text=False).get(article_id)
+            if found is None:
+                raise ArticleNotFound(f"No article {article_id!r} in the index at {index_dir}"
+                                      " (ids are exact; `rag search` lists them).")
+            ids = tuple(base.file_articles(found.path))
+            chunks = base.chunk_count(ids)
+            signature = {k: base.manifest[k] for k in ("embedder", "chunker", "roots")
+                         if k in base.manifest}
+            dimension = int(base.vectors.d)
+            write_generation(index_dir, base, remove=[found.path], add=[],
+                             manifest=signature, dimension=dimension).close()
+            if delete_file:
+                try:
+                    Path(found.path).unlink(missing_ok=True)
+                except OSError as exc:
+                    # Put the previous generation's content back: nothing was removed.
+                    write_generation(index_dir, base, remove=[], add=[], manifest=signature,
+                                     dimension=dimension).close()
+                    raise RagError(f"Could not delete {found.path}: "
+                                   f"{exc.strerror or exc}. Nothing was removed.") from exc
+        finally:
+            base.close()
+    return Removal(found.path, ids, chunks, delete_file)

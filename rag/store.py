@@ -193,6 +193,18 @@ class Store:
                 f"SELECT {cols} FROM articles WHERE id IN ({','.join('?' * len(ids))})", ids)
         return {r[0]: Article(*r) for r in rows}
 
+    def file_articles(self, path: str) -> list[str]:
+        """Ids of the articles read from the file at ``path`` (a feed holds several)."""
+        return [r[0] for r in self.db.execute(
+            "SELECT id FROM articles WHERE path = ? ORDER BY id", (path,))]
+
+    def chunk_count(self, article_ids: Iterable[str]) -> int:
+        """How many chunks these articles have."""
+        ids = list(article_ids)
+        return self.db.execute(
+            f"SELECT COUNT(*) FROM chunks WHERE article_id IN ({','.join('?' * len(ids))})",
+            ids).fetchone()[0] if ids else 0
+
     def count(self, table: str) -> int:
         assert table in ("files", "articles", "chunks")
         return self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]

@@ -185,3 +185,38 @@ class Answer:
                 "citations": [c.to_dict() for c in self.citations],
                 "passages": [p.to_dict() for p in self.passages],
                 "timings": dict(self.timings)}
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """What the live index holds: counts, when it last changed, what built it."""
+
+    articles: int
+    chunks: int
+    files: int
+    updated: float  # seconds since the epoch
+    embedder: str
+    generation: str
+    undated: int = 0  # articles without a date (a date filter leaves them out)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Removal:
+    """What ``Assistant.remove`` took out of the index (and off the disk).
+
+    A file is the unit of the index: removing an article of a ``.jsonl`` feed removes
+    every article of that file.
+    """
+
+    path: str
+    articles: tuple[str, ...]
+    chunks: int
+    file_deleted: bool
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["articles"] = list(self.articles)
+        return d

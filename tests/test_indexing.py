@@ -240,3 +240,50 @@ def test_a_chunk_missing_from_a_damaged_index_is_embedded_again(corpus, settings
                                atol=1e-6)
     assert store.check() == []
     store.close()
+
+
+def test_remove_takes_exactly_one_file_out_and_can_delete_it(tmp_path, settings, fake_embedder):
+    from rag.errors import ArticleNotFound
+    from rag.indexing import remove
+
+    folder = tmp_path / "news"
+    write(folder / "a.txt", "Ferries to Hull start in May, the operator said.\n")
+    write(folder / "b.txt", "The harbour strike in Rotterdam ended on Friday.\n")
+    write(folder / "feed.jsonl", '{"title": "One", "text": "First feed story about rail."}\n'
+          '{"title": "Two", "text": "Second feed story about roads."}\n')
+    sync([folder], settings, fake_embedder)
+    with pytest.raises(ArticleNotFound):
+        remove(settings, "A")  # ids are exact
+    kept = remove(settings, "a")  # the index only: the file stays
+    assert kept.articles == ("a",) and kept.chunks == 1 and not kept.file_deleted
+    assert (folder / "a.txt").exists()
+    store = Store.open(settings.index_dir)
+    assert store.check() == [] and "a" not in store.articles(with_text=False)
+    gone = remove(settings, "feed#1", delete_file=True)  # a feed goes as a whole
+    assert sorted(gone.articles) == ["feed#1", "feed#2"] and not (folder / "feed.jsonl").exists()
+    store = Store.open(settings.index_dir)
+    assert store.check() == [] and set(store.articles(with_text=False)) == {"b"}
+    assert counts(sync([folder], settings, fake_embedder)) == (1, 0, 1, 0)  # a.txt is back
+
+
+def test_remove_leaves_both_as_they_were_when_the_file_cannot_go(tmp_path, settings,
+                                                                 fake_embedder, monkeypatch):
+    from pathlib import Path
+
+    from rag.errors import RagError
+    from rag.indexing import remove
+
+    folder = tmp_path / "news"
+    write(folder / "a.txt", "Ferries to Hull start in May, the operator said.\n")
+    sync([folder], settings, fake_embedder)
+    before = Store.open(settings.index_dir).fingerprint()
+
+    def refuse(self, missing_ok=False):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    with pytest.raises(RagError, match="Nothing was removed"):
+        remove(settings, "a", delete_file=True)
+    monkeypatch.undo()
+    after = Store.open(settings.index_dir)
+    assert (folder / "a.txt").exists() and after.fingerprint() == before and after.check() == []

@@ -173,3 +173,166 @@ def test_markup_in_an_article_is_shown_as_text_and_never_runs(server, tmp_path):
         assert page.locator("img[src=x]").count() == 0
         assert page.evaluate("window.__pwned") is None
     assert (seeds / "alarm.txt").exists()
+
+
+# -- the Articles tab, as a person uses it --------------------------------------------------
+
+def articles_tab(page):
+    page.get_by_role("tab", name="Articles").click()
+    return page.locator("#articles-message")
+
+
+def choose(page, label: str) -> None:
+    """Pick an article in the Delete list by (part of) its label, as a person does."""
+    page.locator("#delete-choice input").click()
+    page.get_by_role("option", name=label).first.click()
+
+
+def indexed_ids(tmp) -> set[str]:
+    from rag.store import Store
+
+    return set(Store.open(tmp / "index").articles(with_text=False))
+
+
+def indexed_paths(tmp) -> set[str]:
+    from rag.store import Store
+
+    return {a.path for a in Store.open(tmp / "index").articles(with_text=False).values()}
+
+
+def index_check(tmp) -> list[str]:
+    from rag.store import Store
+
+    return Store.open(tmp / "index").check()
+
+
+@needs_chromium
+def test_browser_delete_needs_a_choice_and_a_confirmation(server, tmp_path):
+    from playwright.sync_api import expect
+
+    url, seeds, tmp = server
+    ferry = write(tmp_path / "upload" / "ferry.txt",
+                  "Ferry to Hull\n\ndate 2025-06-03 The new ferry to Hull starts in May, the "
+                  "operator said.\n")
+    with browser_page(url) as page:
+        message = articles_tab(page)
+        # A fresh page has nothing chosen: Delete deletes nothing.
+        page.get_by_role("button", name="Delete\u2026").click()
+        expect(message).to_contain_text("Choose an article from the list first")
+        assert (seeds / SEED.name).exists() and SEED.stem in indexed_ids(tmp)
+
+        upload(page, ferry)
+        # The upload box is cleared: a second click adds nothing.
+        expect(page.get_by_text("ferry.txt", exact=True)).to_have_count(0)
+        page.get_by_role("button", name="Add to the index").click()
+        expect(message).to_contain_text("Choose files to upload first")
+        # The same file again is recognised by its content.
+        page.locator("input[type=file][accept*='.jsonl']").set_input_files(str(ferry))
+        page.get_by_role("button", name="Add to the index").click()
+        expect(message).to_contain_text("ferry.txt is already there as ferry.txt")
+        assert not (seeds / "ferry (2).txt").exists()
+
+        # A typed id that is not an article is not taken.
+        page.locator("#delete-choice input").fill("ferry (2)")
+        page.locator("#delete-choice input").press("Enter")
+        page.get_by_role("button", name="Delete\u2026").click()
+        expect(message).to_contain_text("nothing was deleted")
+
+        # Choose, then cancel: nothing goes.
+        choose(page, "Ferry to Hull")
+        page.get_by_role("button", name="Delete\u2026").click()
+        confirm = page.locator("#confirm-prompt")
+        expect(confirm).to_contain_text("Ferry to Hull")
+        expect(confirm).to_contain_text("ferry.txt")
+        page.get_by_role("button", name="Cancel").click()
+        expect(message).to_contain_text("Nothing was deleted")
+        assert (seeds / "ferry.txt").exists() and "ferry" in indexed_ids(tmp)
+
+        # Choose, confirm: exactly that file and its chunks go.
+        others = {p.name for p in seeds.iterdir()} - {"ferry.txt"}
+        page.get_by_role("button", name="Delete\u2026").click()
+        page.get_by_role("button", name="Yes, delete it").click()
+        expect(message).to_contain_text("Deleted Ferry to Hull")
+        assert {p.name for p in seeds.iterdir()} == others
+        assert "ferry" not in indexed_ids(tmp) and index_check(tmp) == []
+
+        # A reload shows the index as it is.
+        page.reload()
+        articles_tab(page)
+        expect(page.locator("body")).to_contain_text(f"{len(indexed_ids(tmp))} articles")
+        assert page.get_by_role("gridcell", name="ferry", exact=True).count() == 0
+        page.locator("#delete-choice input").click()
+        expect(page.get_by_role("option", name="Ferry to Hull")).to_have_count(0)
+
+
+@needs_chromium
+def test_browser_shows_what_rag_index_did_in_a_shell(server, tmp_path):
+    """A change made outside the page appears without a reload."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    from playwright.sync_api import expect
+
+    url, seeds, tmp = server
+    with browser_page(url) as page:
+        articles_tab(page)
+        write(seeds / "shell.txt", "Tram news\n\ndate 2025-06-04 A tram line to the port "
+              "opens in June, the council said.\n")
+        subprocess.run([sys.executable, "-m", "rag.cli", "index", str(seeds), "--index-dir",
+                        str(tmp / "index")], cwd=ROOT, check=True, capture_output=True,
+                       env={**os.environ, "RAG_CACHE_DIR": str(tmp / "cache")})
+        expect(page.get_by_role("gridcell", name="Tram news")).to_be_visible(timeout=20_000)
+        expect(page.locator("body")).to_contain_text(f"{len(indexed_ids(tmp))} articles")
+
+
+@needs_chromium
+def test_browser_random_clicks_never_delete_an_unconfirmed_article(server, tmp_path):
+    """Random clicks on the Articles tab's controls for a while; then every file on disk is
+    indexed, and every file that went was named by a confirmation that was clicked."""
+    import random
+
+    url, seeds, tmp = server
+    rng = random.Random(11)
+    confirmed: set[str] = set()
+    files = [write(tmp_path / "upload" / f"r{i}.txt", f"Random story {i}\n\ndate 2025-06-1{i} "
+                   f"The harbour in town {i} reopened, the mayor said.\n") for i in range(4)]
+    with browser_page(url) as page:
+        articles_tab(page)
+        before = {p.name for p in seeds.iterdir()}
+        for _ in range(40):
+            action = rng.choices(["choose", "ask", "yes", "cancel", "upload", "add", "reload"],
+                                 weights=[3, 3, 3, 1, 2, 2, 1])[0]
+            if action == "choose":
+                page.locator("#delete-choice input").click()
+                options = page.get_by_role("option")
+                if options.count():
+                    options.nth(rng.randrange(options.count())).click()
+                else:
+                    page.keyboard.press("Escape")
+            elif action == "ask":
+                page.get_by_role("button", name="Delete\u2026").click()
+            elif action == "yes":
+                yes = page.get_by_role("button", name="Yes, delete it")
+                if yes.is_visible():
+                    prompt = page.locator("#confirm-prompt").inner_text()
+                    named = prompt.split("file \u201c", 1)[1].split("\u201d", 1)[0]
+                    yes.click()
+                    confirmed.add(named)
+            elif action == "cancel":
+                if page.get_by_role("button", name="Cancel").is_visible():
+                    page.get_by_role("button", name="Cancel").click()
+            elif action == "upload":
+                page.locator("input[type=file][accept*='.jsonl']").set_input_files(
+                    str(rng.choice(files)))
+            elif action == "add":
+                page.get_by_role("button", name="Add to the index").click()
+            elif action == "reload":
+                page.reload()
+                articles_tab(page)
+            page.wait_for_timeout(700)
+        page.wait_for_timeout(3000)  # let the last click's work finish
+    after = {p.name for p in seeds.iterdir()}
+    assert confirmed and before - after <= confirmed  # some deletes were confirmed
+    assert {str((seeds / n).resolve()) for n in after} == indexed_paths(tmp)
+    assert index_check(tmp) == []
