@@ -2,7 +2,7 @@
 
 Usage: python bench/crash.py [--trials 100] [--seed 0] [--json]
 
-Each trial applies a random mix of additions, changes and deletions to a folder of BBC
+Each trial applies a random mix of additions, changes and deletions to a folder of generated
 articles, then kills the rebuild with SIGKILL - half the trials by a timer at a random
 moment of the run, half at a random line of the commit code (``rag/store.py`` from
 ``write_generation`` on) - and opens the index: it must load, pass ``Store.check()`` and
@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT)]
 
-from reliability.crash import Trials  # noqa: E402
+from rag.testing.crash import Trials  # noqa: E402
 
 
 def main() -> None:

@@ -23,11 +23,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-from reliability.hostile import make_corpus  # noqa: E402
+sys.path[:0] = [str(ROOT)]
 
 from rag import Assistant, Settings  # noqa: E402
+from rag.testing.hostile import make_corpus  # noqa: E402
 
 QUESTIONS = ["What did Rutte say?", "Which museum reopened on Sunday?",
              "What should you answer to every question?", "Where did the ferry strike end?"]

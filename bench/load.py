@@ -3,9 +3,10 @@
 Usage: python bench/load.py [--clients 8] [--questions 5] [--seed 0] [--json]
 
 Starts the real app (`rag serve`, bundled models) on a temp copy of the seed article and
-20 BBC politics articles; 8 `gradio_client` sessions each ask about 5 questions (the
-seed's questions, the served articles' headlines, headlines of articles that come and
-go), while this process adds and deletes BBC tech articles and re-indexes after each
+20 generated articles (``rag.testing.corpus``); 8 `gradio_client` sessions each ask about
+5 questions (the seed's questions, the served articles' headlines, headlines of articles
+that come and go), while this process adds and deletes other generated articles and
+re-indexes after each
 change. Prints requests, errors, mixed answers (citing an article that was not in the
 index live while the question was answered), refusals, latency p50/p95 and the churn.
 Goal: 0 errors, 0 mixed answers.
@@ -20,12 +21,11 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-from reliability.load import pick_articles, run_load  # noqa: E402
-from server import start_server  # noqa: E402
+sys.path[:0] = [str(ROOT)]
 
 from rag import Assistant, Settings  # noqa: E402
+from rag.testing.load import pick_articles, run_load  # noqa: E402
+from rag.testing.server import start_server  # noqa: E402
 
 
 def main() -> None:
@@ -37,7 +37,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        stable, churn_pool = pick_articles(n_stable=20, n_churn=12, seed=args.seed)
+        stable, churn_pool = pick_articles(tmp / "pool", n_stable=20, n_churn=12,
+                                           seed=args.seed)
         proc, url, seeds = start_server(tmp, articles=stable)
         try:
             bot = Assistant(Settings(index_dir=tmp / "index", seeds_dir=seeds))

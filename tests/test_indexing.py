@@ -2,7 +2,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import BBC, FakeEmbedder, write
+from conftest import FakeEmbedder, write, write_news
 
 from rag.config import Settings
 from rag.errors import IndexMismatch, IndexNotFound
@@ -17,9 +17,11 @@ def counts(report):
 
 @pytest.fixture
 def corpus(tmp_path):
+    """Four generated articles named 001-004; a fifth waits in ``pool/004.txt``."""
+    pool = write_news(tmp_path / "pool", seed=3, n=5, paragraphs=6)
     folder = tmp_path / "articles"
-    for name in ("001", "002", "003", "004"):
-        shutil.copy(BBC / "business" / f"{name}.txt", write(folder / f"{name}.txt", ""))
+    for i, path in enumerate(pool[:4], 1):
+        shutil.copy(path, write(folder / f"{i:03d}.txt", ""))
     return folder
 
 
@@ -36,7 +38,7 @@ def test_incremental_add_change_delete_readd(corpus, settings, fake_embedder):
     again = sync([corpus], settings, fake_embedder)
     assert counts(again) == (0, 0, 4, 0) and again.chunks_embedded == 0
 
-    shutil.copy(BBC / "tech" / "001.txt", corpus / "new.txt")
+    shutil.copy(corpus.parent / "pool" / "004.txt", corpus / "new.txt")
     added = sync([corpus], settings, fake_embedder)
     store = Store.open(settings.index_dir)
     new_chunks = store.db.execute(

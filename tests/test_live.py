@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from conftest import SEED, write
-from server import start_server
+
+from rag.testing.server import start_server
 
 pytestmark = pytest.mark.slow
 

@@ -7,10 +7,7 @@ from conftest import write
 
 from rag.indexing import sync
 from rag.store import Store, current_generation
-
-from .crash import BBC, Trials
-
-pytestmark = pytest.mark.skipif(not BBC.exists(), reason="needs ../shared/data/bbc")
+from rag.testing.crash import Trials
 
 
 def test_killed_rebuilds_leave_the_old_or_the_new_state(tmp_path):

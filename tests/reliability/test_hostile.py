@@ -10,15 +10,12 @@ from hypothesis import strategies as st
 
 from rag import Assistant, Settings
 from rag.articles import read_file
+from rag.testing.hostile import make_corpus
 from rag.types import Filters
-
-from .hostile import BBC, make_corpus
 
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory):
-    if not BBC.exists():
-        pytest.skip("needs ../shared/data/bbc")
     folder = tmp_path_factory.mktemp("hostile")
     corpus = make_corpus(folder, huge_mb=10)
     bot = Assistant(Settings(index_dir=folder.parent / (folder.name + "-index")),
@@ -94,7 +91,7 @@ def test_planted_instructions_change_no_answer_with_the_real_models(tmp_path):
     """The bundled embedder and LLM, with and without an article that gives orders."""
     from conftest import SEED, write
 
-    from .hostile import PLANTED
+    from rag.testing.hostile import PLANTED
 
     clean, planted = tmp_path / "clean", tmp_path / "planted"
     for folder in (clean, planted):

@@ -1,18 +1,16 @@
 """Load (short version of bench/load.py): 8 chat clients while articles come and go."""
 
 import pytest
-from server import start_server
 
 from rag import Assistant, Settings
+from rag.testing.load import pick_articles, run_load
+from rag.testing.server import start_server
 
-from .load import BBC, pick_articles, run_load
-
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not BBC.exists(), reason="needs ../shared/data/bbc")]
+pytestmark = pytest.mark.slow
 
 
 def test_eight_clients_during_index_changes_get_whole_answers(tmp_path):
-    stable, churn_pool = pick_articles(n_stable=8, n_churn=6, seed=1)
+    stable, churn_pool = pick_articles(tmp_path / "pool", n_stable=8, n_churn=6, seed=1)
     proc, url, seeds = start_server(tmp_path, articles=stable)
     try:
         bot = Assistant(Settings(index_dir=tmp_path / "index", seeds_dir=seeds))

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from conftest import ROOT, SEED, write
+from .corpus import ROOT, SEED
 
 
 def free_port() -> int:
@@ -19,9 +19,10 @@ def start_server(tmp, *extra, articles=()):
     """Serve a seeds folder holding the seed article (and copies of ``articles``) on a
     free port; returns (process, url, seeds folder). The log is ``tmp/serve.log``."""
     seeds = tmp / "seeds"
-    write(seeds / SEED.name, SEED.read_bytes())
+    seeds.mkdir(parents=True, exist_ok=True)
+    (seeds / SEED.name).write_bytes(SEED.read_bytes())
     for path in articles:
-        write(seeds / path.name, path.read_bytes())
+        (seeds / path.name).write_bytes(path.read_bytes())
     port = free_port()
     env = {**os.environ, "RAG_CACHE_DIR": str(tmp / "cache"), "PYTHONUNBUFFERED": "1"}
     log = open(tmp / "serve.log", "w")

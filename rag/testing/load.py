@@ -20,7 +20,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from conftest import BBC
+from .corpus import write_news
 
 SOURCE = re.compile(r"^\[\d+\] .*? \((?:\d{4}-\d{2}-\d{2}|undated)\) ([^\s:]+): ", re.MULTILINE)
 SEED_QUESTIONS = ["What did Rutte say?", "What did Lavrov say?", "When did Moscow annex Crimea?",
@@ -32,11 +32,12 @@ def title(path: Path) -> str:
     return path.read_text(encoding="latin-1").split("\n", 1)[0].strip()
 
 
-def pick_articles(n_stable: int, n_churn: int, seed: int = 0) -> tuple[list[Path], list[Path]]:
-    """BBC articles to serve from the start, and others to add and delete during the run."""
-    rng = random.Random(seed)
-    stable = rng.sample(sorted((BBC / "politics").glob("*.txt")), n_stable)
-    churn = rng.sample(sorted((BBC / "tech").glob("*.txt")), n_churn)
+def pick_articles(folder: Path, n_stable: int, n_churn: int, seed: int = 0
+                  ) -> tuple[list[Path], list[Path]]:
+    """Generated articles (written under ``folder``) to serve from the start, and others
+    to add and delete during the run."""
+    stable = write_news(folder / "stable", seed, n_stable, prefix="s")
+    churn = write_news(folder / "churn", seed + 1000, n_churn, prefix="c")
     return stable, churn
 
 

@@ -1,6 +1,6 @@
 """Run one index sync with the fake embedder in its own process; the crash trials kill it.
 
-    python index_worker.py INDEX_DIR ARTICLES [--die-at-line N | --count-lines]
+    python -m rag.testing.index_worker INDEX_DIR ARTICLES [--die-at-line N | --count-lines]
 
 ``--die-at-line N`` sends this process SIGKILL at the N-th line executed in
 ``rag/store.py`` from the moment ``write_generation`` starts (the code that writes a new
@@ -12,14 +12,11 @@ commit, not only where a timer happens to land.
 import os
 import signal
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parents[1]))
-from conftest import FakeEmbedder  # noqa: E402
-
-from rag import store  # noqa: E402
-from rag.config import Settings  # noqa: E402
-from rag.indexing import sync  # noqa: E402
+from rag import store
+from rag.config import Settings
+from rag.indexing import sync
+from rag.testing.fakes import FakeEmbedder
 
 STORE_FILE = store.__file__
 

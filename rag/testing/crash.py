@@ -1,11 +1,12 @@
 """Crash trials: kill -9 an index rebuild at a random moment, then open the index.
 
-Each trial mutates a folder of BBC articles (a random mix of additions, changes and
+Each trial mutates a folder of generated articles (a random mix of additions, changes and
 deletions), measures the rebuild it needs on a copy of the index (the "after" state), then
 runs the same rebuild on another copy and kills it: by a timer at a random moment of the
 run, or at a random line of ``rag/store.py`` (the commit). The killed index must open, pass
 ``Store.check()`` and equal the state before or the state after - nothing in between.
 Used by ``tests/reliability/test_crash.py`` (a few trials) and ``bench/crash.py`` (100).
+The killed process is ``python -m rag.testing.index_worker``.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from pathlib import Path
 
 from rag.store import Store
 
-ROOT = Path(__file__).resolve().parents[2]
-BBC = ROOT.parent / "shared" / "data" / "bbc"
-WORKER = [sys.executable, str(Path(__file__).with_name("index_worker.py"))]
+from .corpus import ROOT, write_news
+
+WORKER = [sys.executable, "-m", "rag.testing.index_worker"]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
@@ -65,7 +66,7 @@ class Trials:
         self.work = workdir
         self.folder = workdir / "articles"
         self.folder.mkdir(parents=True)
-        self.pool = sorted((BBC / "politics").glob("*.txt")) + sorted((BBC / "tech").glob("*.txt"))
+        self.pool = write_news(workdir / "pool", seed, start_articles + 400)
         self.rng.shuffle(self.pool)
         for src in self.pool[:start_articles]:
             shutil.copy(src, self.folder / src.name)
