@@ -13,7 +13,15 @@ from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 from .generation import STOP, build_prompt
-from .grounding import Gate, content_stems, extractive, idf_from, sentence_evidence, verify
+from .grounding import (
+    Gate,
+    Scoring,
+    content_stems,
+    extractive,
+    idf_from,
+    sentence_evidence,
+    verify,
+)
 from .retrieval import phrase
 from .types import Answer, Filters
 
@@ -128,7 +136,8 @@ def ground(bot, question: str, history: Sequence, filters: Filters | None) -> Gr
     said = previous_answer(history) if follow_up else ""
     evidence = sentence_evidence(query, top, bot.embedder.embed_batch, idf, said=said,
                                  unknown_optional=follow_up,
-                                 stored=store.sentence_vectors(p.chunk.id for p in top))
+                                 stored=store.sentence_vectors(p.chunk.id for p in top),
+                                 scoring=Scoring.from_settings(s))
     return Grounds(query, passages, top, evidence, retrieval_ms, said)
 
 
@@ -166,7 +175,7 @@ def answer_stream(bot, question: str, history: Sequence,
         grounds.evidence
     timings = {"retrieval_ms": round(grounds.retrieval_ms, 1)}
 
-    if not Gate().answerable(evidence, question):
+    if not Gate.from_settings(s).answerable(evidence, question):
         text = REFUSAL + (" The closest passages are listed below." if passages else "")
         if filters is not None and filters.active and not passages:
             text = no_match(bot, filters)
@@ -197,7 +206,8 @@ def answer_stream(bot, question: str, history: Sequence,
     if checked.citations and best in quoted and new_words:
         mode, result = "generated", checked
     else:
-        mode, result = "extractive", extractive(evidence, top, said=grounds.said)
+        mode, result = "extractive", extractive(evidence, top, s.extractive_sentences,
+                                                s.extractive_near, said=grounds.said)
     timings.setdefault("first_token_ms", None)
     timings["total_ms"] = round((time.perf_counter() - began) * 1000, 1)
     yield Answer(result.text, mode, result.citations, tuple(top), timings)

@@ -149,7 +149,9 @@ class Assistant:
 
                     self._generator = LlamaGenerator(self.settings.model,
                                                      self.settings.cache_dir,
-                                                     n_ctx=self.settings.n_ctx)
+                                                     n_ctx=self.settings.n_ctx,
+                                                     repeat_penalty=self.settings.repeat_penalty,
+                                                     temperature=self.settings.temperature)
         return self._generator
 
     def ask(self, question: str, history: Sequence | None = None,

@@ -12,6 +12,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from .config import Settings
 from .errors import ModelNotFound
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def embed(embedder: Embedder, texts: Sequence[str], batch_size: int = 256,
+def embed(embedder: Embedder, texts: Sequence[str], batch_size: int = Settings.embed_chunk,
           show_progress: bool = False, desc: str = "embedding", unit: str = "chunk"
           ) -> np.ndarray:
     """Embed many texts in batches, longest first so each batch pads little. A text that

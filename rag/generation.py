@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from .config import Settings
 from .errors import ModelNotFound
 
 log = logging.getLogger(__name__)
@@ -113,8 +114,8 @@ class LlamaGenerator:
     thread-safe), so several chat sessions can share one instance."""
 
     def __init__(self, model: str, cache_dir: Path, n_ctx: int = 2048,
-                 threads: int | None = None, repeat_penalty: float = 1.3,
-                 temperature: float = 0.0):
+                 threads: int | None = None, repeat_penalty: float = Settings.repeat_penalty,
+                 temperature: float = Settings.temperature):
         self.name = model
         self.path = resolve_model(model, cache_dir)
         self.n_ctx = n_ctx

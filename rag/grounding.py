@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .config import Settings
 from .retrieval import STOPWORDS, idf_weight
 from .types import Citation, Passage
 
@@ -50,11 +51,22 @@ def content_stems(text: str, drop_question_words: bool = False) -> list[str]:
     return [stem(w) for w in content_words(text, drop_question_words)]
 
 
-# Score a sentence loses per rank of its article in the retrieval results. On seeded SQuAD
-# samples (seeds 1 and 2, 1,500 questions each) raising it from 0.02 to 0.2 made the best
-# sentence come from the right document 86.6% of the time instead of 84.4-85.4%, and the
-# top two sentences held the answer 2-2.3 points more often.
-ARTICLE_PRIOR = 0.2
+@dataclass(frozen=True)
+class Scoring:
+    """How a sentence is scored against the question (defaults and their measurements in
+    ``Settings``): ``dense_weight`` of its cosine plus the rest of its word overlap, less
+    ``rank_penalty`` per passage rank and ``article_prior`` per article rank, plus
+    ``follow_up_boost`` next to a sentence the previous answer quoted."""
+
+    dense_weight: float = Settings.evidence_dense_weight
+    rank_penalty: float = Settings.passage_rank_penalty
+    article_prior: float = Settings.article_prior
+    follow_up_boost: float = Settings.follow_up_boost
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> Scoring:
+        return cls(s.evidence_dense_weight, s.passage_rank_penalty, s.article_prior,
+                   s.follow_up_boost)
 
 
 @dataclass(frozen=True)
@@ -78,7 +90,8 @@ class Evidence:
 def sentence_evidence(question: str, passages: Sequence[Passage], embed: Callable,
                       idf: Callable[[str], float], *, said: str = "",
                       unknown_optional: bool = False,
-                      stored: Mapping[int, np.ndarray] | None = None) -> list[Evidence]:
+                      stored: Mapping[int, np.ndarray] | None = None,
+                      scoring: Scoring = Scoring()) -> list[Evidence]:
     """Every sentence of the passages scored by meaning and by shared rare words.
 
     ``stored`` maps chunk ids to the sentence vectors the index keeps (one row per
@@ -124,10 +137,11 @@ def sentence_evidence(question: str, passages: Sequence[Passage], embed: Callabl
         # sentence of a lower-ranked article must score clearly higher to be preferred
         # (the gate judges the strength before that). Within an article, the passage rank
         # is only a tie-break.
-        strength = 0.5 * float(sim) + 0.5 * overlap - 0.02 * i
+        strength = (scoring.dense_weight * float(sim) + (1 - scoring.dense_weight) * overlap
+                    - scoring.rank_penalty * i)
         if (passages[i].article.id, s) in near:
-            strength += 0.15
-        score = strength - ARTICLE_PRIOR * article_rank[passages[i].article.id]
+            strength += scoring.follow_up_boost
+        score = strength - scoring.article_prior * article_rank[passages[i].article.id]
         out.append(Evidence(i, s, e, text, float(sim), overlap, score, strength))
     return sorted(out, key=lambda ev: -ev.score)
 
@@ -173,11 +187,16 @@ class Gate:
     keeping most answers.
     """
 
-    min_score: float = 0.45
-    min_overlap: float = 0.25
-    min_dense: float = 0.52
-    full_overlap: float = 0.9
-    check_negation: bool = True
+    min_score: float = Settings.gate_min_score
+    min_overlap: float = Settings.gate_min_overlap
+    min_dense: float = Settings.gate_min_dense
+    full_overlap: float = Settings.gate_full_overlap
+    check_negation: bool = Settings.gate_check_negation
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> Gate:
+        return cls(s.gate_min_score, s.gate_min_overlap, s.gate_min_dense,
+                   s.gate_full_overlap, s.gate_check_negation)
 
     def answerable(self, evidence: Sequence[Evidence], question: str = "") -> bool:
         if not evidence:
@@ -342,7 +361,8 @@ def citation(n: int, p: Passage, start: int, end: int) -> Citation:
 
 
 def extractive(evidence: Sequence[Evidence], passages: Sequence[Passage],
-               max_sentences: int = 2, near: float = 0.16, said: str = "") -> Verified:
+               max_sentences: int = Settings.extractive_sentences,
+               near: float = Settings.extractive_near, said: str = "") -> Verified:
     """The best supporting sentences, quoted verbatim, each with its citation.
 
     A second sentence of the same article is quoted when it scores within ``near`` of the

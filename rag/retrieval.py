@@ -24,6 +24,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .config import Settings
 from .embedding import Embedder
 from .store import Store
 from .types import Chunk, Filters, Passage
@@ -41,7 +42,6 @@ s t don doesn didn isn wasn aren weren won wouldn shouldn couldn ve ll re d m o 
 """.split())
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_LEXICAL_DEPTH = 5000
 
 
 def content_terms(query: str) -> list[str]:
@@ -94,6 +94,7 @@ class Retriever:
     reranker: object | None = None
     sentence_weight: float = 0.0
     focus_weight: float = 0.0
+    lexical_depth: int = Settings.lexical_depth
 
     @classmethod
     def from_settings(cls, store: Store, embedder: Embedder, settings,
@@ -103,7 +104,8 @@ class Retriever:
                    coverage_weight=settings.coverage_weight,
                    per_article=settings.per_article, reranker=reranker,
                    sentence_weight=settings.sentence_weight,
-                   focus_weight=settings.focus_weight)
+                   focus_weight=settings.focus_weight,
+                   lexical_depth=settings.lexical_depth)
 
     def search(self, query: str, k: int, filters: Filters | None = None,
                per_article: int | None = -1) -> list[Passage]:
@@ -127,7 +129,7 @@ class Retriever:
         match = match_expression(query)
         # One long BM25 list serves both as candidates (its head) and to score the dense
         # candidates (look-ups); a chunk past its end scores 0, as it would nearly anyway.
-        lexical = dict(self.store.search_lexical(match, _LEXICAL_DEPTH, filters)) \
+        lexical = dict(self.store.search_lexical(match, self.lexical_depth, filters)) \
             if match else {}
         ids = list(dense.keys() | set(list(lexical)[:self.candidates]))
         if not ids:
@@ -135,7 +137,7 @@ class Retriever:
         missing_dense = [i for i in ids if i not in dense]
         dense.update(self.store.dense_scores(qvec, missing_dense))
         pairs = pair_expression(query) if self.phrase_weight else None
-        phrases = dict(self.store.search_lexical(pairs, _LEXICAL_DEPTH, filters)) \
+        phrases = dict(self.store.search_lexical(pairs, self.lexical_depth, filters)) \
             if pairs else {}
         coverage = self.coverage(query, ids) if self.coverage_weight else {}
         sentences = self.store.sentence_scores(qvec, ids) if self.sentence_weight else {}

@@ -249,7 +249,7 @@ def test_evidence_uses_the_stored_sentence_vectors_and_embeds_only_the_rest():
 def test_the_top_ranked_article_wins_unless_another_scores_clearly_higher():
     import numpy as np
 
-    from rag.grounding import ARTICLE_PRIOR, idf_from, sentence_evidence
+    from rag.grounding import Scoring, idf_from, sentence_evidence
 
     def passage(cid, article, text):
         a = Article(article, f"/{article}.txt", "t", None, None, text)
@@ -267,7 +267,7 @@ def test_the_top_ranked_article_wins_unless_another_scores_clearly_higher():
     evidence = sentence_evidence("Why?", passages, embed, idf_from(10, lambda t: 1))
     assert [e.text for e in evidence] == ["Ports closed.", "Ships waited.", "Talks resumed."]
     # Another article's sentence is preferred only when it is clearly better.
-    gap = ARTICLE_PRIOR + 0.1
+    gap = Scoring().article_prior + 0.1
 
     def embed_far(texts):
         rows = {"Ports closed.": [0.2, 0.98], "Talks resumed.": [0.2 + 2 * gap, 0.5],

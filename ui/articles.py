@@ -23,9 +23,6 @@ from rag.types import Article
 
 from .render import escape
 
-#: Largest file the page accepts (the CLI takes larger ones).
-MAX_UPLOAD_BYTES = 10_000_000
-
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -115,9 +112,10 @@ class Library:
             if size == 0:
                 problems.append(f"{escape(name)}: the file is empty")
                 continue
-            if size > MAX_UPLOAD_BYTES:
+            limit = self.bot.settings.max_upload_bytes
+            if size > limit:
                 problems.append(f"{escape(name)}: {size:,} bytes is over the "
-                                f"{MAX_UPLOAD_BYTES:,}-byte limit")
+                                f"{limit:,}-byte limit")
                 continue
             data = src.read_bytes()
             digest = hashlib.sha256(data).hexdigest()
