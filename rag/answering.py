@@ -23,7 +23,7 @@ from .grounding import (
     verify,
 )
 from .retrieval import phrase
-from .types import Answer, Filters
+from .types import Answer, Filters, turns
 
 REFUSAL = "I couldn't find that in the articles."
 OFF_LIMITS = ("I only answer from the articles, with a source for every claim, so I can't "
@@ -45,35 +45,15 @@ _PRONOUNS = re.compile(r"\b(he|she|it|they|him|her|them|his|hers|its|their|this|
                        r"those|there|then)\b", re.IGNORECASE)
 
 
-def _text(content) -> str:
-    """Message content as text: a string, or a list of parts (Gradio's message format)."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
-    return ""
-
-
 def previous_questions(history: Sequence) -> list[str]:
-    """The user's earlier questions, oldest first, from pairs or role/content messages."""
-    out = []
-    for turn in history:
-        if isinstance(turn, dict):
-            if turn.get("role") == "user" and _text(turn.get("content")):
-                out.append(_text(turn["content"]))
-        elif isinstance(turn, (list, tuple)) and turn and isinstance(turn[0], str):
-            out.append(turn[0])
-    return out
+    """The user's earlier questions, oldest first (history as ``types.turns`` reads it)."""
+    return [t.question for t in turns(history)]
 
 
 def previous_answer(history: Sequence) -> str:
-    """The assistant's last reply, from pairs or role/content messages."""
-    for turn in reversed(history):
-        if isinstance(turn, dict) and turn.get("role") == "assistant":
-            return _text(turn.get("content"))
-        if isinstance(turn, (list, tuple)) and len(turn) > 1 and isinstance(turn[1], str):
-            return turn[1]
-    return ""
+    """The text of the last answer given, or ""."""
+    done = [t for t in turns(history) if t.answer_text]
+    return done[-1].answer_text if done else ""
 
 
 def contextual_query(question: str, history: Sequence) -> str:

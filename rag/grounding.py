@@ -357,7 +357,7 @@ def _number(kept: list[tuple[str, int]], passages: Sequence[Passage]) -> Verifie
 def citation(n: int, p: Passage, start: int, end: int) -> Citation:
     a = p.article
     return Citation(n=n, article_id=a.id, title=a.title, date=a.date, path=a.path,
-                    start=start, end=end, quote=a.text[start:end])
+                    start=start, end=end, quote=a.text[start:end], chunk_id=p.chunk.id)
 
 
 def extractive(evidence: Sequence[Evidence], passages: Sequence[Passage],

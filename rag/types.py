@@ -156,6 +156,7 @@ class Citation:
     start: int
     end: int
     quote: str
+    chunk_id: int | None = None  # the passage (chunk) the quote was found in
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -185,6 +186,41 @@ class Answer:
                 "citations": [c.to_dict() for c in self.citations],
                 "passages": [p.to_dict() for p in self.passages],
                 "timings": dict(self.timings)}
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange of a conversation: the question and what was answered, an
+    ``Answer`` where the face kept it (the page, the API), or plain text where a face has
+    only text (an OpenAI-style client)."""
+
+    question: str
+    answer: Answer | str = ""
+
+    @property
+    def answer_text(self) -> str:
+        return self.answer.text if isinstance(self.answer, Answer) else self.answer
+
+
+def turns(history) -> list[Turn]:
+    """Earlier exchanges as ``Turn`` records, from ``Turn``s, ``(question, answer)`` pairs
+    or ``{"role": "user" | "assistant", "content": str}`` messages (oldest first)."""
+    out: list[Turn] = []
+    for item in history or ():
+        if isinstance(item, Turn):
+            out.append(item)
+        elif isinstance(item, dict):
+            content = item.get("content")
+            if not isinstance(content, (str, Answer)):
+                continue
+            if item.get("role") == "user" and content:
+                out.append(Turn(str(content)))
+            elif item.get("role") == "assistant" and out and not out[-1].answer:
+                out[-1] = Turn(out[-1].question, content)
+        elif isinstance(item, (list, tuple)) and item and isinstance(item[0], str):
+            out.append(Turn(item[0], item[1] if len(item) > 1 and isinstance(
+                item[1], (str, Answer)) else ""))
+    return out
 
 
 @dataclass(frozen=True)

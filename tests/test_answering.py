@@ -329,13 +329,18 @@ def test_gate_refuses_a_negated_question_that_the_best_sentence_does_not_negate(
     assert Gate(check_negation=False).answerable([best], "Who did not attend the summit?")
 
 
-def test_history_in_gradio_message_format():
+def test_history_as_pairs_messages_or_turns():
     from rag.answering import contextual_query, previous_answer
+    from rag.types import Answer, Turn, turns
 
-    history = [{"role": "user", "content": [{"type": "text", "text": "What did Lavrov say?"}]},
-               {"role": "assistant", "content": [{"type": "text", "text": "He spoke. [1]"}]}]
-    assert contextual_query("Which outlet did he say it to?", history) == \
-        "What did Lavrov say? Which outlet did he say it to?"
-    assert previous_answer(history) == "He spoke. [1]"
-    assert contextual_query("When did Moscow annex Crimea?", history) == \
-        "When did Moscow annex Crimea?"
+    answer = Answer("He spoke. [1]", "extractive")
+    for history in ([("What did Lavrov say?", "He spoke. [1]")],
+                    [{"role": "user", "content": "What did Lavrov say?"},
+                     {"role": "assistant", "content": "He spoke. [1]"}],
+                    [Turn("What did Lavrov say?", answer)]):
+        assert turns(history)[0].question == "What did Lavrov say?"
+        assert contextual_query("Which outlet did he say it to?", history) == \
+            "What did Lavrov say? Which outlet did he say it to?"
+        assert previous_answer(history) == "He spoke. [1]"
+        assert contextual_query("When did Moscow annex Crimea?", history) == \
+            "When did Moscow annex Crimea?"

@@ -52,3 +52,18 @@ def test_poll_refreshes_only_when_another_process_changed_the_index(app):
     assert "new" in [r[0] for r in rows] and ("Ferry news: the new ferry to Hull starts in "
                                               "May. \u00b7 undated \u00b7 new", "new") \
         in victim["choices"]
+
+
+def test_a_follow_up_on_the_page_sees_the_answer_itself(app):
+    """Gradio hands back the rendered reply (with its Sources); the library gets the
+    Answer that was rendered, the same previous answer a follow-up gets through ask()."""
+    *_, shown = list(app.respond("What did Lavrov say?", []))
+    history = [{"role": "user", "content": [{"type": "text", "text": "What did Lavrov say?"}]},
+               {"role": "assistant", "content": [{"type": "text", "text": shown}]}]
+    [turn] = app.turns(history)
+    assert turn.question == "What did Lavrov say?" and turn.answer is app._shown[shown]
+    assert "Sources" in shown and "Sources" not in turn.answer_text
+    # A reply rendered by an earlier server: its Sources block and escapes are dropped.
+    old = "He said \\*no\\*. \\[1\\]\n\n**Sources**\n\n**[1] A title** (undated)"
+    history[1]["content"] = old
+    assert app.turns(history)[0].answer == "He said *no*. [1]"

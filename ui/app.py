@@ -11,13 +11,15 @@ The chat is also an API: ``gradio_client.Client(url).predict(message, api_name="
 from __future__ import annotations
 
 import logging
+import re
+from collections import OrderedDict
 from pathlib import Path
 
 import gradio as gr
 
 from rag import Assistant, RagError
 from rag.config import SUPPORTED_SUFFIXES
-from rag.types import Filters
+from rag.types import Answer, Filters, Turn
 
 from .articles import Library, Pending
 from .render import escape, plain_answer, render_answer
@@ -35,6 +37,28 @@ class ChatApp:
     def __init__(self, bot: Assistant, seeds_dir: Path):
         self.bot = bot
         self.library = Library(bot, seeds_dir)
+        self._shown: OrderedDict[str, Answer] = OrderedDict()  # rendered text -> Answer
+
+    def _remember(self, rendered: str, answer: Answer) -> None:
+        self._shown[rendered] = answer
+        while len(self._shown) > 2000:
+            self._shown.popitem(last=False)
+
+    def turns(self, history) -> list[Turn]:
+        """Gradio's chat history as the library's ``Turn``s: an answer this page rendered
+        is the ``Answer`` itself, so a follow-up here sees what it sees through ``ask()``;
+        one rendered by an earlier server loses its Sources block."""
+        out: list[Turn] = []
+        for message in history or []:
+            text = _content_text(message.get("content") if isinstance(message, dict)
+                                 else None)
+            role = message.get("role") if isinstance(message, dict) else None
+            if role == "user" and text:
+                out.append(Turn(text))
+            elif role == "assistant" and out and not out[-1].answer:
+                answer = self._shown.get(text) or _unrendered(text)
+                out[-1] = Turn(out[-1].question, answer)
+        return out
 
     @property
     def seeds_dir(self) -> Path:
@@ -51,12 +75,15 @@ class ChatApp:
             return
         try:
             draft = ""
-            for item in self.bot.stream(message, history=history or [], filters=filters):
+            for item in self.bot.stream(message, history=self.turns(history),
+                                        filters=filters):
                 if isinstance(item, str):
                     draft += item
                     yield escape(draft) + " \u2026"
                 else:
-                    yield render_answer(item)
+                    rendered = render_answer(item)
+                    self._remember(rendered, item)
+                    yield rendered
         except RagError as exc:
             yield f"**{escape(str(exc))}**"
         except Exception:  # a bug must cost one reply, not the page; the log has the details
@@ -115,6 +142,21 @@ class ChatApp:
     @staticmethod
     def cancel_delete():
         return "Nothing was deleted.", None, gr.update(visible=False)
+
+
+def _content_text(content) -> str:
+    """A chat message's text: a string, or Gradio's list of parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
+    return ""
+
+
+def _unrendered(text: str) -> str:
+    """The answer part of a rendered reply: no Sources block, no Markdown escapes."""
+    text = re.split(r"\n\n\*\*(?:Sources|Closest passages)\*\*", text, maxsplit=1)[0]
+    return re.sub(r"\\(.)", r"\1", text.strip().strip("*"))
 
 
 def example_text(picked: gr.SelectData) -> str:

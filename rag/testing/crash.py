@@ -66,7 +66,8 @@ class Trials:
         self.work = workdir
         self.folder = workdir / "articles"
         self.folder.mkdir(parents=True)
-        self.pool = write_news(workdir / "pool", seed, start_articles + 400)
+        # Enough for 120 trials of up to 8 additions each (bench/crash.py runs 100).
+        self.pool = write_news(workdir / "pool", seed, start_articles + 8 * 120)
         self.rng.shuffle(self.pool)
         for src in self.pool[:start_articles]:
             shutil.copy(src, self.folder / src.name)
