@@ -81,11 +81,10 @@ class Assistant:
         """
         store = self.store
         m = store.manifest
-        undated = sum(1 for a in store.articles(with_text=False).values() if not a.date)
         return IndexStatus(articles=m["counts"]["articles"], chunks=m["counts"]["chunks"],
                            files=m["counts"]["files"], updated=float(m.get("updated", 0)),
                            embedder=m["embedder"]["id"], generation=store.generation,
-                           undated=undated)
+                           undated=store.undated_count())
 
     def articles(self, ids: Sequence[str] | None = None, *, with_text: bool = False
                  ) -> list[Article]:
@@ -110,8 +109,6 @@ class Assistant:
         """
         from .indexing import remove
 
-        with self._lock:
-            self._store = None  # the next read opens the generation written here
         return remove(self.settings, article_id, delete_file=delete_file)
 
     def retriever(self):

@@ -198,6 +198,11 @@ class Store:
         return [r[0] for r in self.db.execute(
             "SELECT id FROM articles WHERE path = ? ORDER BY id", (path,))]
 
+    def undated_count(self) -> int:
+        """How many articles have no date (a date filter leaves them out)."""
+        return self.db.execute("SELECT COUNT(*) FROM articles WHERE date IS NULL OR date = ''"
+                               ).fetchone()[0]
+
     def chunk_count(self, article_ids: Iterable[str]) -> int:
         """How many chunks these articles have."""
         ids = list(article_ids)

@@ -11,9 +11,6 @@ from rag.testing.corpus import ROOT, SEED, write_news  # noqa: F401 - re-exporte
 from rag.testing.fakes import FakeEmbedder, ScriptedGenerator  # noqa: F401
 from rag.testing.pdf import make_pdf  # noqa: F401
 
-#: Evaluation data beside the repository: only benchmarks and evaluations need it.
-SHARED = ROOT.parent / "shared"
-
 
 @pytest.fixture
 def fake_embedder():
