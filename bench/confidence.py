@@ -21,7 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rag import Assistant, Settings  # noqa: E402
-from rag.answering import answer_prompt, ground  # noqa: E402
 from rag.evaluation import _contains, load_eval_file, prepare_index, sample  # noqa: E402
 from rag.grounding import Gate  # noqa: E402
 
@@ -69,11 +68,12 @@ def main() -> None:
     llm = bot.generator.llm
     rows = []
     for q in sample(data["questions"], args.limit, args.seed):
-        grounds = ground(bot, q["question"], [], None)  # exactly what the pipeline uses
+        answerer = bot.answerer()
+        grounds = answerer.ground(q["question"], [], None)  # exactly what the pipeline uses
         evidence = grounds.evidence
         if not Gate().answerable(evidence, q["question"]):
             continue
-        prompt = answer_prompt(bot, grounds)
+        prompt = answerer.prompt(grounds)
         _, lps, margin = greedy(llm, prompt)
         answer = bot.ask(q["question"])
         impossible = bool(q.get("is_impossible"))

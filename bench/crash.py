@@ -4,7 +4,7 @@ Usage: python bench/crash.py [--trials 100] [--seed 0] [--json]
 
 Each trial applies a random mix of additions, changes and deletions to a folder of generated
 articles, then kills the rebuild with SIGKILL - half the trials by a timer at a random
-moment of the run, half at a random line of the commit code (``rag/store.py`` from
+moment of the run, half at a random line of the commit code (``rag/embedded_write.py`` from
 ``write_generation`` on) - and opens the index: it must load, pass ``Store.check()`` and
 equal the state before or the state after the rebuild. Prints trials, corrupt,
 half_updated (goal: 0 and 0), how many ended old / new, and whether a rebuild after a

@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from rag.config import Settings  # noqa: E402
 from rag.embedding import SentenceTransformerEmbedder  # noqa: E402
+from rag.engines import open_store  # noqa: E402
 from rag.indexing import sync  # noqa: E402
-from rag.store import Store  # noqa: E402
 
 
 def matmul_gflops(seconds: float = 3.0) -> float:
@@ -81,9 +81,9 @@ def main() -> None:
     load_s = time.perf_counter() - began
 
     report = sync([corpus], settings, embedder, show_progress=not args.json)
-    store = Store.open(settings.index_dir)
-    texts = [r[0] for r in store.db.execute("SELECT text FROM chunks")]
-    chunks = store.chunks(r[0] for r in store.db.execute("SELECT id FROM chunks"))
+    store = open_store(settings.index_dir)
+    chunks = store.chunks(store.chunk_ids())
+    texts = [c.text for c in chunks.values()]
     sentences = [c.text[s - c.start:e - c.start] for c in chunks.values()
                  for s, e in c.sentences]
     # Chunks and their sentences are both embedded, each distinct text once (a sentence two

@@ -29,9 +29,10 @@ from rag.articles import load_articles  # noqa: E402
 from rag.chunking import chunk_article, chunk_id, sentence_spans  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.embedding import SentenceTransformerEmbedder, embed  # noqa: E402
+from rag.engines import write  # noqa: E402
 from rag.indexing import index_signature  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
-from rag.store import FileEntry, Store, write_generation  # noqa: E402
+from rag.store import FileEntry, Store  # noqa: E402
 from rag.types import Article, Chunk  # noqa: E402
 
 
@@ -69,9 +70,8 @@ def build(index_dir: Path, size: int, texts: list[str], vectors: np.ndarray,
                                  .astype(np.float32))
         entries.append(FileEntry(f"/synth/{f}.jsonl", str(f), "/synth", articles, chunks,
                                  np.array(vecs, dtype=np.float32), sentence_vecs))
-    return write_generation(index_dir, None, remove=[], add=entries,
-                            manifest=index_signature(settings, embedder),
-                            dimension=vectors.shape[1])
+    return write(index_dir, None, remove=[], add=entries,
+                 signature=index_signature(settings, embedder))
 
 
 def main() -> None:

@@ -2,7 +2,8 @@
 
 retrieve (with the conversation's context) -> gate -> generate -> verify -> fallback.
 
-Kept apart from ``assistant.py`` so the facade stays a thin list of entry points.
+``Answerer`` gets its parts (a retriever over one state of the index, the embedder, the
+generator and the settings) from whoever makes it; ``Assistant`` makes one per question.
 """
 
 from __future__ import annotations
@@ -12,17 +13,12 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
-from .generation import STOP, build_prompt
-from .grounding import (
-    Gate,
-    Scoring,
-    content_stems,
-    extractive,
-    idf_from,
-    sentence_evidence,
-    verify,
-)
-from .retrieval import phrase
+from .config import Settings
+from .embedding import Embedder
+from .generation import STOP, Generator, build_prompt
+from .grounding import Gate, Scoring, extractive, sentence_evidence, verify
+from .retrieval import Retriever
+from .text import content_stems
 from .types import Answer, Filters, turns
 
 REFUSAL = "I couldn't find that in the articles."
@@ -101,93 +97,109 @@ class Grounds(NamedTuple):
     said: str
 
 
-def ground(bot, question: str, history: Sequence, filters: Filters | None) -> Grounds:
-    """Retrieve with the conversation's context and score the best passages' sentences."""
-    s = bot.settings
-    began = time.perf_counter()
-    query = contextual_query(question, history)
-    retriever = bot.retriever()
-    passages = retriever.search(query, max(s.top_k, s.answer_passages), filters)
-    retrieval_ms = (time.perf_counter() - began) * 1000
-    top = passages[:s.answer_passages]
-    store = retriever.store
-    idf = idf_from(store.count("chunks"), lambda t: len(store.containing(phrase(t))))
-    follow_up = query != question
-    said = previous_answer(history) if follow_up else ""
-    evidence = sentence_evidence(query, top, bot.embedder.embed_batch, idf, said=said,
-                                 unknown_optional=follow_up,
-                                 stored=store.sentence_vectors(p.chunk.id for p in top),
-                                 scoring=Scoring.from_settings(s))
-    return Grounds(query, passages, top, evidence, retrieval_ms, said)
+class Answerer:
+    """Answers one question at a time from what ``retriever`` finds.
 
+    Args:
+        retriever: Hybrid search over one state of the index.
+        embedder: Embeds the sentences retrieval has no stored vectors for.
+        generator: The LLM (anything with ``stream`` and ``count_tokens``).
+        settings: Sizes, thresholds and the gate's settings.
+    """
 
-def answer_prompt(bot, grounds: Grounds) -> str:
-    """The LLM's prompt: the best evidence sentences and the (contextual) question."""
-    s = bot.settings
-    return build_prompt(grounds.query, focus(grounds.evidence, grounds.top, s.prompt_sentences),
-                        bot.generator.count_tokens, s.n_ctx - s.max_answer_tokens - 16)
+    def __init__(self, retriever: Retriever, embedder: Embedder, generator: Generator,
+                 settings: Settings):
+        self.retriever = retriever
+        self.embedder = embedder
+        self.generator = generator
+        self.settings = settings
 
+    def ground(self, question: str, history: Sequence, filters: Filters | None) -> Grounds:
+        """Retrieve with the conversation's context and score the best passages'
+        sentences (with the query vector, sentence cosines and word counts retrieval
+        already has)."""
+        s = self.settings
+        query = contextual_query(question, history)
+        found = self.retriever.retrieve(query, max(s.top_k, s.answer_passages), filters)
+        top = found.passages[:s.answer_passages]
+        follow_up = query != question
+        said = previous_answer(history) if follow_up else ""
+        evidence = sentence_evidence(query, top, self.embedder.embed_batch, found.words,
+                                     said=said, unknown_optional=follow_up,
+                                     query_vector=found.query_vector,
+                                     cosines=found.sentence_cosines,
+                                     scoring=Scoring.from_settings(s))
+        return Grounds(query, found.passages, top, evidence, found.ms, said)
 
-def no_match(bot, filters: Filters) -> str:
-    """Why a filtered search found nothing; says so when undated articles were left out."""
-    text = "No article matches the filters, so there is nothing to answer from."
-    if filters.since or filters.until:
-        among = bot.articles(filters.articles or None)
-        undated = sum(1 for a in among if not a.date)
-        if undated:
-            text += (f" A date filter leaves out undated articles, and {undated} of the "
-                     f"{len(among)} articles{' chosen' if filters.articles else ''} "
-                     "have no date.")
-    return text
+    def prompt(self, grounds: Grounds) -> str:
+        """The LLM's prompt: the best evidence sentences and the (contextual) question."""
+        s = self.settings
+        return build_prompt(grounds.query,
+                            focus(grounds.evidence, grounds.top, s.prompt_sentences),
+                            self.generator.count_tokens, s.n_ctx - s.max_answer_tokens - 16)
 
+    def no_match(self, filters: Filters) -> str:
+        """Why a filtered search found nothing; says so when undated articles were left
+        out."""
+        text = "No article matches the filters, so there is nothing to answer from."
+        if filters.since or filters.until:
+            store = self.retriever.store
+            among = list(store.articles(filters.articles or None, with_text=False).values())
+            undated = sum(1 for a in among if not a.date)
+            if undated:
+                text += (f" A date filter leaves out undated articles, and {undated} of the "
+                         f"{len(among)} articles{' chosen' if filters.articles else ''} "
+                         "have no date.")
+        return text
 
-def answer_stream(bot, question: str, history: Sequence,
-                  filters: Filters | None) -> Iterator[str | Answer]:
-    s = bot.settings
-    began = time.perf_counter()
-    if _OFF_LIMITS.search(question):
-        timings = {"retrieval_ms": 0.0, "total_ms": round((time.perf_counter() - began) * 1000, 1)}
-        yield OFF_LIMITS
-        yield Answer(OFF_LIMITS, "refused", (), (), timings)
-        return
-    grounds = ground(bot, question, history, filters)
-    query, passages, top, evidence = grounds.query, grounds.passages, grounds.top, \
-        grounds.evidence
-    timings = {"retrieval_ms": round(grounds.retrieval_ms, 1)}
+    def stream(self, question: str, history: Sequence,
+               filters: Filters | None) -> Iterator[str | Answer]:
+        """The draft's pieces as they are generated, then the final ``Answer``."""
+        s = self.settings
+        began = time.perf_counter()
+        if _OFF_LIMITS.search(question):
+            timings = {"retrieval_ms": 0.0,
+                       "total_ms": round((time.perf_counter() - began) * 1000, 1)}
+            yield OFF_LIMITS
+            yield Answer(OFF_LIMITS, "refused", (), (), timings)
+            return
+        grounds = self.ground(question, history, filters)
+        query, passages, top, evidence = grounds.query, grounds.passages, grounds.top, \
+            grounds.evidence
+        timings = {"retrieval_ms": round(grounds.retrieval_ms, 1)}
 
-    if not Gate.from_settings(s).answerable(evidence, question):
-        text = REFUSAL + (" The closest passages are listed below." if passages else "")
-        if filters is not None and filters.active and not passages:
-            text = no_match(bot, filters)
+        if not Gate.from_settings(s).answerable(evidence, question):
+            text = REFUSAL + (" The closest passages are listed below." if passages else "")
+            if filters is not None and filters.active and not passages:
+                text = self.no_match(filters)
+            timings["total_ms"] = round((time.perf_counter() - began) * 1000, 1)
+            yield text
+            yield Answer(text, "refused", (), tuple(passages[:3]), timings)
+            return
+
+        prompt = self.prompt(grounds)
+        draft, first = [], None
+        for piece in self.generator.stream(prompt, s.max_answer_tokens, STOP):
+            if first is None:
+                first = time.perf_counter()
+                timings["first_token_ms"] = round((first - began) * 1000, 1)
+            draft.append(piece)
+            yield piece
+        checked = verify("".join(draft), top)
+        # The model's words are kept only when they restate the best supporting sentence:
+        # on SQuAD, generated answers that leaned on other sentences were right 45% of the
+        # time against 83% for the quoted best sentence.
+        best = (top[evidence[0].passage].article.id, evidence[0].start)
+        quoted = {(c.article_id, c.start) for c in checked.citations}
+        # An answer that only restates the question ("In the United States." to "In what
+        # area of the United States...?") says nothing: quote the sentence instead.
+        said = re.sub(r"\[\d+\]", " ", checked.text)
+        new_words = set(content_stems(said)) - set(content_stems(query))
+        if checked.citations and best in quoted and new_words:
+            mode, result = "generated", checked
+        else:
+            mode, result = "extractive", extractive(evidence, top, s.extractive_sentences,
+                                                    s.extractive_near, said=grounds.said)
+        timings.setdefault("first_token_ms", None)
         timings["total_ms"] = round((time.perf_counter() - began) * 1000, 1)
-        yield text
-        yield Answer(text, "refused", (), tuple(passages[:3]), timings)
-        return
-
-    generator = bot.generator
-    prompt = answer_prompt(bot, grounds)
-    draft, first = [], None
-    for piece in generator.stream(prompt, s.max_answer_tokens, STOP):
-        if first is None:
-            first = time.perf_counter()
-            timings["first_token_ms"] = round((first - began) * 1000, 1)
-        draft.append(piece)
-        yield piece
-    checked = verify("".join(draft), top)
-    # The model's words are kept only when they restate the best supporting sentence: on
-    # SQuAD, generated answers that leaned on other sentences were right 45% of the time
-    # against 83% for the quoted best sentence.
-    best = (top[evidence[0].passage].article.id, evidence[0].start)
-    quoted = {(c.article_id, c.start) for c in checked.citations}
-    # An answer that only restates the question ("In the United States." to "In what area of
-    # the United States...?") says nothing: quote the sentence instead.
-    said = re.sub(r"\[\d+\]", " ", checked.text)
-    new_words = set(content_stems(said)) - set(content_stems(query))
-    if checked.citations and best in quoted and new_words:
-        mode, result = "generated", checked
-    else:
-        mode, result = "extractive", extractive(evidence, top, s.extractive_sentences,
-                                                s.extractive_near, said=grounds.said)
-    timings.setdefault("first_token_ms", None)
-    timings["total_ms"] = round((time.perf_counter() - began) * 1000, 1)
-    yield Answer(result.text, mode, result.citations, tuple(top), timings)
+        yield Answer(result.text, mode, result.citations, tuple(top), timings)

@@ -48,12 +48,12 @@ class Assistant:
     @property
     def store(self):
         """The live index generation; reopened when a rebuild has replaced it."""
+        from .engines import open_store
         from .indexing import check_compatible
-        from .store import Store
 
         with self._lock:
             if self._store is None or not self._store.is_current():
-                store = Store.open(self.settings.index_dir)
+                store = open_store(self.settings.index_dir)
                 check_compatible(store, self.settings, self.embedder.model_id)
                 self._store = store  # the old view stays usable by readers still holding it
             return self._store
@@ -81,10 +81,9 @@ class Assistant:
         """
         store = self.store
         m = store.manifest
-        return IndexStatus(articles=m["counts"]["articles"], chunks=m["counts"]["chunks"],
-                           files=m["counts"]["files"], updated=float(m.get("updated", 0)),
-                           embedder=m["embedder"]["id"], generation=store.generation,
-                           undated=store.undated_count())
+        return IndexStatus(articles=m.counts.articles, chunks=m.counts.chunks,
+                           files=m.counts.files, updated=m.updated, embedder=m.embedder_id,
+                           generation=store.generation, undated=store.undated_count())
 
     def articles(self, ids: Sequence[str] | None = None, *, with_text: bool = False
                  ) -> list[Article]:
@@ -175,10 +174,14 @@ class Assistant:
         The streamed text is the model's draft; the final ``Answer.text`` keeps only what the
         passages support (or quotes them, or refuses), so show that when it arrives.
         """
-        from .answering import answer_stream
-
         question = self._check_query(question)
-        yield from answer_stream(self, question, history or [], filters)
+        yield from self.answerer().stream(question, history or [], filters)
+
+    def answerer(self):
+        """The answer pipeline over the live index, with this assistant's models."""
+        from .answering import Answerer
+
+        return Answerer(self.retriever(), self.embedder, self.generator, self.settings)
 
     def _check_query(self, query: str) -> str:
         if not isinstance(query, str) or not query.strip():

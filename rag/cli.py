@@ -83,9 +83,9 @@ def index(paths, index_dir, as_json, rebuild, watch, embedder, check) -> None:
     """
     bot = _assistant(index_dir, embedder=embedder)
     if check:
-        from .store import Store
+        from .engines import open_store
 
-        store = Store.open(bot.settings.index_dir)
+        store = open_store(bot.settings.index_dir)
         problems = store.check()
         _emit({"generation": store.generation, "problems": problems}, as_json,
               lambda: click.echo("\n".join(problems) if problems else

@@ -58,7 +58,9 @@ def prepare_index(data: dict, data_path: Path, settings: Settings, embedder: Emb
     """Index what an evaluation file names, in a cache keyed by content (or in
     ``index_dir``); returns the settings that point at it. A second run with the same
     documents embeds nothing."""
-    signature = json.dumps(index_signature(settings, embedder), sort_keys=True)
+    made = index_signature(settings, embedder)
+    signature = json.dumps({"embedder": {"id": made.embedder_id, "dimension": made.dimension},
+                            "chunker": made.chunker}, sort_keys=True)
     if data.get("docs"):
         payload = json.dumps(data["docs"], sort_keys=True, ensure_ascii=False)
         key = hashlib.blake2b((payload + signature).encode(), digest_size=10).hexdigest()

@@ -17,39 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import Settings
-from .retrieval import STOPWORDS, idf_weight
+from .text import WORD, content_stems, content_words, stem
 from .types import Citation, Passage
 
-_WORD = re.compile(r"\w+", re.UNICODE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _MARKER = re.compile(r"\[(\d{1,2})\]")
-
-# Question words that say what kind of answer is wanted, not what it is about.
-_QUESTION_WORDS = frozenset("what which who whom whose when where why how many much "
-                            "did does do say said tell told".split())
-
-
-def stem(word: str) -> str:
-    """A light, symmetric suffix stripper: enough to match strike/strikes/striking."""
-    w = word.lower()
-    if len(w) > 4:
-        for suffix, repl in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""),
-                             ("es", ""), ("s", "")):
-            if w.endswith(suffix) and not w.endswith("ss"):
-                return w[: -len(suffix)] + repl
-    return w
-
-
-def content_words(text: str, drop_question_words: bool = False) -> list[str]:
-    words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
-    if drop_question_words:
-        words = [w for w in words if w not in _QUESTION_WORDS]
-    return words
-
-
-def content_stems(text: str, drop_question_words: bool = False) -> list[str]:
-    return [stem(w) for w in content_words(text, drop_question_words)]
-
 
 @dataclass(frozen=True)
 class Scoring:
@@ -90,12 +62,15 @@ class Evidence:
 def sentence_evidence(question: str, passages: Sequence[Passage], embed: Callable,
                       idf: Callable[[str], float], *, said: str = "",
                       unknown_optional: bool = False,
-                      stored: Mapping[int, np.ndarray] | None = None,
+                      query_vector: np.ndarray | None = None,
+                      cosines: Mapping[int, np.ndarray] | None = None,
                       scoring: Scoring = Scoring()) -> list[Evidence]:
     """Every sentence of the passages scored by meaning and by shared rare words.
 
-    ``stored`` maps chunk ids to the sentence vectors the index keeps (one row per
-    sentence); sentences of other chunks are embedded here.
+    ``cosines`` maps chunk ids to the cosine of each of their sentences to the question,
+    as retrieval computed them from the stored sentence vectors, and ``query_vector`` is
+    the question's vector; the question (when no vector is given) and the sentences of
+    other chunks are embedded here.
 
     For a follow-up, ``said`` is the previous answer: sentences next to the ones it quoted
     get a boost (the conversation is about them), and with ``unknown_optional`` a lower-case
@@ -108,19 +83,24 @@ def sentence_evidence(question: str, passages: Sequence[Passage], embed: Callabl
             spans.append((i, s, e, p.article.text[s:e]))
     if not spans:
         return []
-    stored = stored or {}
+    cosines = cosines or {}
     known = {i for i, p in enumerate(passages)
-             if len(stored.get(p.chunk.id, ())) == len(p.chunk.sentences)}
+             if len(cosines.get(p.chunk.id, ())) == len(p.chunk.sentences)}
     fresh = [t for i, _, _, t in spans if i not in known]
-    vectors = embed([question] + fresh)
-    made = iter(vectors[1:])
-    rows = {i: iter(stored[passages[i].chunk.id]) for i in known}
-    sentence_vectors = np.stack([next(rows[i]) if i in known else next(made)
-                                 for i, *_ in spans]).astype(np.float32)
-    sims = sentence_vectors @ vectors[0]
+    if query_vector is None:
+        made = embed([question] + fresh)
+        query_vector, made = made[0], made[1:]
+    else:
+        made = embed(fresh) if fresh else []
+    fresh_sims = iter(np.asarray(made, dtype=np.float32) @ np.asarray(query_vector,
+                                                                       dtype=np.float32)
+                      if len(made) else [])
+    rows = {i: iter(cosines[passages[i].chunk.id]) for i in known}
+    sims = [float(next(rows[i])) if i in known else float(next(fresh_sims))
+            for i, *_ in spans]
     words = content_words(question, drop_question_words=True) or content_words(question)
     if unknown_optional:
-        original = {w.lower(): w for w in _WORD.findall(question)}
+        original = {w.lower(): w for w in WORD.findall(question)}
         words = [w for w in words if not getattr(idf, "unknown", lambda _: False)(w)
                  or original.get(w, w)[:1].isupper()] or words
     weights = {stem(w): idf(w) for w in words}  # IDF of the word as the index has it
@@ -226,26 +206,6 @@ def negation_mismatch(question: str, sentence: str) -> bool:
     opposite question. On seeded SQuAD samples (seeds 1 and 2) this holds for 5.7-6.0% of
     the unanswerable questions and 0.5-0.7% of the answerable ones."""
     return bool(_ASKS_NEGATED.search(question)) and not _SAYS_NEGATED.search(sentence)
-
-
-class idf_from:  # noqa: N801 - used like a function: idf(term) -> float
-    """IDF over an index's chunks (a word no chunk contains weighs the most)."""
-
-    def __init__(self, document_count: int, frequency: Callable[[str], int]):
-        self.n = document_count
-        self.frequency = frequency
-        self._df: dict[str, int] = {}
-
-    def df(self, term: str) -> int:
-        if term not in self._df:
-            self._df[term] = self.frequency(term)
-        return self._df[term]
-
-    def unknown(self, term: str) -> bool:
-        return self.df(term) == 0
-
-    def __call__(self, term: str) -> float:
-        return idf_weight(self.n, self.df(term))
 
 
 # -- citations and verification ---------------------------------------------------------

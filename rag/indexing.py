@@ -9,7 +9,6 @@ generation of the index (see ``store.py``), so a crash leaves the previous one w
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Iterable
@@ -21,8 +20,9 @@ from .articles import iter_files, read_file
 from .chunking import chunk_article
 from .config import Settings
 from .embedding import Embedder, embed
+from .engines import open_store, previous_roots, write, write_lock
 from .errors import ArticleNotFound, IndexMismatch, IndexNotFound, RagError
-from .store import FileEntry, Store, current_generation, write_generation, write_lock
+from .store import FileEntry, Signature, Store
 from .types import Article, Chunk, IndexReport, Removal, Skipped
 
 log = logging.getLogger(__name__)
@@ -34,43 +34,44 @@ def file_hash(path: Path) -> str:
     return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
 
 
-def index_signature(settings: Settings, embedder: Embedder) -> dict:
+def chunker_signature(settings: Settings) -> dict:
+    return {"version": CHUNKER_VERSION, "max_tokens": settings.chunk_tokens,
+            "overlap_sentences": settings.chunk_overlap_sentences}
+
+
+def index_signature(settings: Settings, embedder: Embedder,
+                    roots: Iterable[str] = ()) -> Signature:
     """What the index must agree on with the code reading it."""
-    return {
-        "embedder": {"id": embedder.model_id, "dimension": int(embedder.dimension)},
-        "chunker": {"version": CHUNKER_VERSION, "max_tokens": settings.chunk_tokens,
-                    "overlap_sentences": settings.chunk_overlap_sentences},
-    }
+    return Signature(embedder.model_id, int(embedder.dimension), chunker_signature(settings),
+                     tuple(roots))
 
 
 def check_compatible(store: Store, settings: Settings, embedder_id: str) -> None:
     """Raise ``IndexMismatch`` when the index was built with another embedder or chunker."""
     built = store.manifest
-    if built["embedder"]["id"] != embedder_id:
+    if built.embedder_id != embedder_id:
         raise IndexMismatch(
-            f"The index at {store.index_dir} was built with the embedder "
-            f"{built['embedder']['id']!r}, not {embedder_id!r}. Rebuild it with "
+            f"The index at {store.location} was built with the embedder "
+            f"{built.embedder_id!r}, not {embedder_id!r}. Rebuild it with "
             f"`rag index --rebuild`, or use the embedder it was built with.")
-    want = {"version": CHUNKER_VERSION, "max_tokens": settings.chunk_tokens,
-            "overlap_sentences": settings.chunk_overlap_sentences}
-    if built["chunker"] != want:
+    want = chunker_signature(settings)
+    if built.chunker != want:
         raise IndexMismatch(
-            f"The index at {store.index_dir} was built with chunker settings "
-            f"{built['chunker']}, not {want}. Rebuild it with `rag index --rebuild`.")
+            f"The index at {store.location} was built with chunker settings "
+            f"{built.chunker}, not {want}. Rebuild it with `rag index --rebuild`.")
 
 
 def _open_existing(index_dir: Path) -> tuple[Store | None, list[Path]]:
-    """The live generation, or None when there is none or it is in an older format; then
+    """The live state, or None when there is none or it is in an older format; then
     also the folders that older index was built from, so the run rebuilds all of them."""
     try:
-        return Store.open(index_dir), []
+        return open_store(index_dir), []
     except IndexNotFound:
         return None, []
     except IndexMismatch as exc:
         if not exc.outdated:
             raise
-        manifest = index_dir / current_generation(index_dir) / "manifest.json"
-        roots = [Path(r) for r in json.loads(manifest.read_text()).get("roots", [])]
+        roots = [Path(r) for r in previous_roots(index_dir)]
         log.warning("The index at %s is in an older format; rebuilding it from its "
                     "articles.", index_dir)
         return None, [r for r in roots if r.exists()]
@@ -101,9 +102,10 @@ def sync(paths: Iterable[Path | str], settings: Settings, embedder: Embedder, *,
         if base is not None:
             check_compatible(base, settings, embedder.model_id)
         old_hashes = base.file_hashes() if base else {}
-        per_file = dict(base.db.execute(
-            "SELECT path, COUNT(*) FROM articles GROUP BY path")) if base else {}
-        taken_ids = dict(base.db.execute("SELECT id, path FROM articles")) if base else {}
+        taken_ids = base.article_paths() if base else {}
+        per_file: dict[str, int] = {}
+        for p in taken_ids.values():
+            per_file[p] = per_file.get(p, 0) + 1
 
         found: dict[str, tuple[Path, str, Path]] = {}
         for path, article_id in iter_files(roots):
@@ -168,12 +170,10 @@ def sync(paths: Iterable[Path | str], settings: Settings, embedder: Embedder, *,
         if base is not None and not entries and not deleted:
             store = base
         else:
-            store = write_generation(
+            store = write(
                 index_dir, base, remove=deleted, add=entries,
-                manifest={**index_signature(settings, embedder),
-                          "roots": sorted({*(base.manifest.get("roots", []) if base else []),
-                                           *map(str, roots)})},
-                dimension=int(embedder.dimension))
+                signature=index_signature(settings, embedder, sorted(
+                    {*(base.manifest.roots if base else ()), *map(str, roots)})))
         chunks_total = store.count("chunks")
         for s in (base, store):
             if s is not None:
@@ -199,14 +199,11 @@ def _reusable(base: Store | None, chunks: list[Chunk]
             if c.id in old and old[c.id].sentences == tuple(map(tuple, c.sentences))]
     stored = base.sentence_vectors(same)
     by_id = {c.id: c for c in chunks}
+    # A damaged index without a chunk's vector: that chunk is embedded again.
+    held = base.chunk_vectors(i for i in same if len(stored.get(i, ())) == len(by_id[i].sentences))
     vectors, sentences = {}, {}
-    for i in same:
-        if len(stored.get(i, ())) != len(by_id[i].sentences):
-            continue
-        try:
-            vectors[i] = base.vectors.reconstruct(int(i))
-        except RuntimeError:  # a damaged index without this vector: embed it again
-            continue
+    for i, vector in held.items():
+        vectors[i] = vector
         sentences[i] = stored[i]
     return vectors, sentences
 
@@ -243,7 +240,7 @@ def remove(settings: Settings, article_id: str, *, delete_file: bool = False) ->
     """
     index_dir = Path(settings.index_dir)
     with write_lock(index_dir):
-        base = Store.open(index_dir)
+        base = open_store(index_dir)
         try:
             found = base.articles([article_id], with_text=False).get(article_id)
             if found is None:
@@ -251,18 +248,15 @@ def remove(settings: Settings, article_id: str, *, delete_file: bool = False) ->
                                       " (ids are exact; `rag search` lists them).")
             ids = tuple(base.file_articles(found.path))
             chunks = base.chunk_count(ids)
-            signature = {k: base.manifest[k] for k in ("embedder", "chunker", "roots")
-                         if k in base.manifest}
-            dimension = int(base.vectors.d)
-            write_generation(index_dir, base, remove=[found.path], add=[],
-                             manifest=signature, dimension=dimension).close()
+            m = base.manifest
+            signature = Signature(m.embedder_id, m.dimension, m.chunker, m.roots)
+            write(index_dir, base, remove=[found.path], add=[], signature=signature).close()
             if delete_file:
                 try:
                     Path(found.path).unlink(missing_ok=True)
                 except OSError as exc:
                     # Put the previous generation's content back: nothing was removed.
-                    write_generation(index_dir, base, remove=[], add=[], manifest=signature,
-                                     dimension=dimension).close()
+                    write(index_dir, base, remove=[], add=[], signature=signature).close()
                     raise RagError(f"Could not delete {found.path}: "
                                    f"{exc.strerror or exc}. Nothing was removed.") from exc
         finally:

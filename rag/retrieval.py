@@ -15,64 +15,71 @@ rank fusion, which only sees ranks and treats a missing score as "last". Measure
 
 from __future__ import annotations
 
-import math
-import re
+import time
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .config import Settings
 from .embedding import Embedder
 from .store import Store
+from .text import STOPWORDS, idf_weight, occurrences, stem, words
 from .types import Chunk, Filters, Passage
 
-# Common English function words; they add noise to an OR query and cost time.
-STOPWORDS = frozenset("""
-a about above after again against all am an and any are as at be because been before being
-below between both but by can could did do does doing down during each few for from further
-had has have having he her here hers herself him himself his how i if in into is it its
-itself just me more most my myself no nor not now of off on once only or other our ours
-ourselves out over own same she should so some such than that the their theirs them
-themselves then there these they this those through to too under until up very was we were
-what when where which while who whom why will with would you your yours yourself yourselves
-s t don doesn didn isn wasn aren weren won wouldn shouldn couldn ve ll re d m o y
-""".split())
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+def query_words(query: str) -> list[str]:
+    """The query's distinct content words (all its words if all are stopwords)."""
+    found = words(query)
+    content = [w for w in found if w not in STOPWORDS] or found
+    return list(dict.fromkeys(content))[:64]
 
 
-def content_terms(query: str) -> list[str]:
-    """The query's distinct content words as FTS5 phrases (all words if all are stopwords)."""
-    words = _WORD.findall(query.lower())
-    content = [w for w in words if w not in STOPWORDS] or words
-    return [phrase(w) for w in list(dict.fromkeys(content))[:64]]
-
-
-def idf_weight(total: int, df: int) -> float:
-    """BM25's IDF of a word found in ``df`` of ``total`` chunks (never negative)."""
-    return math.log(1 + (total - df + 0.5) / (df + 0.5))
-
-
-def phrase(text: str) -> str:
-    """``text`` as one quoted FTS5 phrase."""
-    return '"' + text.replace('"', '""') + '"'
-
-
-def match_expression(query: str) -> str | None:
-    """An FTS5 OR-query of the query's content words (None when it has none)."""
-    terms = content_terms(query)
-    return " OR ".join(terms) if terms else None
-
-
-def pair_expression(query: str) -> str | None:
-    """An FTS5 OR-query of adjacent word pairs as phrases (skipping stopword-only pairs)."""
-    words = _WORD.findall(query.lower())
-    pairs = [phrase(f"{a} {b}") for a, b in zip(words, words[1:], strict=False)
+def query_pairs(query: str) -> list[tuple[str, str]]:
+    """The query's adjacent word pairs, skipping pairs of two stopwords."""
+    found = words(query)
+    pairs = [(a, b) for a, b in zip(found, found[1:], strict=False)
              if not (a in STOPWORDS and b in STOPWORDS)]
-    return " OR ".join(list(dict.fromkeys(pairs))[:64]) if pairs else None
+    return list(dict.fromkeys(pairs))[:64]
+
+
+@dataclass
+class WordStats:
+    """How many chunks the index holds and in how many each word occurs, as the store
+    counts them; a word not counted yet is asked of ``frequency`` once."""
+
+    total: int
+    frequency: Callable[[str], int]
+    df: dict[str, int] = field(default_factory=dict)
+
+    def count(self, word: str) -> int:
+        if word not in self.df:
+            self.df[word] = self.frequency(word)
+        return self.df[word]
+
+    def unknown(self, word: str) -> bool:
+        return self.count(word) == 0
+
+    def idf(self, word: str) -> float:
+        """BM25's IDF of the word (a word no chunk holds weighs the most)."""
+        return idf_weight(self.total, self.count(word))
+
+    __call__ = idf
+
+
+@dataclass
+class Retrieval:
+    """What one search found, with what later stages reuse instead of computing again:
+    the query's vector, the cosine of every candidate's sentences to it (by chunk id) and
+    the word statistics."""
+
+    query: str
+    passages: list[Passage]
+    query_vector: np.ndarray
+    sentence_cosines: dict[int, np.ndarray]
+    words: WordStats
+    ms: float = 0.0
 
 
 @dataclass
@@ -110,57 +117,84 @@ class Retriever:
     def search(self, query: str, k: int, filters: Filters | None = None,
                per_article: int | None = -1) -> list[Passage]:
         """The ``k`` best passages for ``query``, best first."""
+        return self.retrieve(query, k, filters, per_article).passages
+
+    def retrieve(self, query: str, k: int, filters: Filters | None = None,
+                 per_article: int | None = -1) -> Retrieval:
+        """The ``k`` best passages for ``query``, with what was learnt finding them."""
+        began = time.perf_counter()
         per_article = self.per_article if per_article == -1 else per_article
-        scored = self.scores(query, filters)
-        ranked = sorted(scored.items(), key=lambda kv: -kv[1])
+        found = self._score(query, filters)
+        ranked = sorted(found.scores.items(), key=lambda kv: -kv[1])
         if self.reranker is not None:
             ranked = self.reranker.rerank(self.store, query, ranked[:max(3 * k, 20)])
-        passages = _passages(self.store, ranked[:max(4 * k, 30)])
-        return group(passages, k, per_article)
+        passages = group(_passages(self.store, ranked[:max(4 * k, 30)]), k, per_article)
+        return Retrieval(query, passages, found.query_vector, found.sentence_cosines,
+                         found.words, (time.perf_counter() - began) * 1000)
+
+    def word_stats(self) -> WordStats:
+        return WordStats(self.store.count("chunks"), self.store.document_frequency)
 
     def scores(self, query: str, filters: Filters | None = None,
                query_vector: np.ndarray | None = None) -> dict[int, float]:
         """Fused scores of the candidate chunks (``query_vector``: already embedded)."""
-        allowed = self.store.allowed_ids(filters)
-        if allowed is not None and len(allowed) == 0:
-            return {}
+        return self._score(query, filters, query_vector).scores
+
+    def _score(self, query: str, filters: Filters | None = None,
+               query_vector: np.ndarray | None = None) -> _Scored:
         qvec = self.embedder.embed_batch([query])[0] if query_vector is None else query_vector
-        dense = dict(self.store.search_dense(qvec, self.candidates, allowed))
-        match = match_expression(query)
+        stats = self.word_stats()
+        found = _Scored({}, qvec, {}, stats)
+        dense = dict(self.store.search_dense(qvec, self.candidates, filters))
+        wanted = query_words(query)
         # One long BM25 list serves both as candidates (its head) and to score the dense
         # candidates (look-ups); a chunk past its end scores 0, as it would nearly anyway.
-        lexical = dict(self.store.search_lexical(match, self.lexical_depth, filters)) \
-            if match else {}
+        lexical = dict(self.store.search_words(wanted, self.lexical_depth, filters))
         ids = list(dense.keys() | set(list(lexical)[:self.candidates]))
         if not ids:
-            return {}
+            return found
         missing_dense = [i for i in ids if i not in dense]
         dense.update(self.store.dense_scores(qvec, missing_dense))
-        pairs = pair_expression(query) if self.phrase_weight else None
-        phrases = dict(self.store.search_lexical(pairs, self.lexical_depth, filters)) \
-            if pairs else {}
-        coverage = self.coverage(query, ids) if self.coverage_weight else {}
-        sentences = self.store.sentence_scores(qvec, ids) if self.sentence_weight else {}
+        phrases = dict(self.store.search_phrases(query_pairs(query), self.lexical_depth,
+                                                 filters)) if self.phrase_weight else {}
+        coverage = self.coverage(wanted, ids, stats) if self.coverage_weight else {}
+        sentences = {}
+        if self.sentence_weight:
+            for cid, vecs in self.store.sentence_vectors(ids).items():
+                if len(vecs):
+                    found.sentence_cosines[cid] = vecs @ np.asarray(qvec, dtype=np.float32)
+                    sentences[cid] = float(found.sentence_cosines[cid].max())
         focused = focus(query, self.store.chunks(ids)) if self.focus_weight else {}
-        return fuse(ids, dense, lexical, self.dense_weight, phrases, self.phrase_weight,
-                    coverage, self.coverage_weight, sentences, self.sentence_weight,
-                    focused, self.focus_weight)
+        found.scores.update(fuse(ids, dense, lexical, self.dense_weight, phrases,
+                                 self.phrase_weight, coverage, self.coverage_weight,
+                                 sentences, self.sentence_weight, focused, self.focus_weight))
+        return found
 
-    def coverage(self, query: str, ids: Sequence[int]) -> dict[int, float]:
-        """IDF-weighted share of the query's content words each candidate contains."""
-        total = self.store.count("chunks")
+    def coverage(self, wanted: Sequence[str], ids: Sequence[int],
+                 stats: WordStats) -> dict[int, float]:
+        """IDF-weighted share of the query's content words each candidate contains (the
+        words' counts are kept in ``stats``)."""
         got: dict[int, float] = {}
-        wanted = set(ids)
+        candidates = set(ids)
         norm = 0.0
-        for term in content_terms(query):
-            having = self.store.containing(term)
+        for word in wanted:
+            having = self.store.chunks_containing(word)
+            stats.df[word] = len(having)
             if not having:
                 continue
-            idf = idf_weight(total, len(having))
+            idf = idf_weight(stats.total, len(having))
             norm += idf
-            for cid in having & wanted:
+            for cid in having & candidates:
                 got[cid] = got.get(cid, 0.0) + idf
         return {cid: v / norm for cid, v in got.items()} if norm else {}
+
+
+@dataclass
+class _Scored:
+    scores: dict[int, float]
+    query_vector: np.ndarray
+    sentence_cosines: dict[int, np.ndarray]
+    words: WordStats
 
 
 def fuse(ids: Sequence[int], dense: dict[int, float], lexical: dict[int, float],
@@ -186,28 +220,15 @@ def fuse(ids: Sequence[int], dense: dict[int, float], lexical: dict[int, float],
     return dict(zip(ids, fused.tolist(), strict=True))
 
 
-_SUFFIXES = ("ing", "edly", "ed", "es", "s", "ly")
-
-
-@lru_cache(maxsize=1 << 16)
-def stem(word: str) -> str:
-    """A light suffix-stripping stem: "elected" and "elects" meet "elect"."""
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[:-len(suffix)]
-    return word
-
-
 def focus(query: str, chunks: dict[int, Chunk]) -> dict[int, float]:
     """For each chunk, the largest share of the query's content words that one of its
     sentences holds, each word weighted by its IDF among these chunks.
 
     A question is usually answered by one sentence, and the words it shares with every
     candidate (the subject all of them are about) are the least telling. A query word
-    matches its stem with any of the stemmer's suffixes ("stay" finds "stayed").
+    matches the words of the same stem ("stay" finds "stayed").
     """
-    words = _WORD.findall(query.lower())
-    wanted = list(dict.fromkeys(stem(w) for w in words if w not in STOPWORDS))[:64]
+    wanted = list(dict.fromkeys(stem(w) for w in words(query) if w not in STOPWORDS))[:64]
     if not wanted or not chunks:
         return {}
     # One scan over all candidates' texts; a match belongs to the sentence it falls in.
@@ -221,7 +242,7 @@ def focus(query: str, chunks: dict[int, Chunk]) -> dict[int, float]:
         texts.append(c.text)
         at += len(c.text) + 1
     held = np.zeros((len(starts), len(wanted)), dtype=bool)  # sentence x query word
-    for k, pos in _occurrences("\n".join(texts), wanted):
+    for k, pos in occurrences("\n".join(texts), wanted):
         held[bisect_right(starts, pos) - 1, k] = True
     in_chunk = np.logical_or.reduceat(held, first, axis=0)
     df = in_chunk.sum(axis=0)
@@ -230,28 +251,6 @@ def focus(query: str, chunks: dict[int, Chunk]) -> dict[int, float]:
         return {}
     best = np.maximum.reduceat(held @ weight, first) / weight.sum()
     return dict(zip(ids, best.tolist(), strict=True))
-
-
-def _occurrences(text: str, stems: Sequence[str]) -> Iterator[tuple[int, int]]:
-    """(index of the stem, offset) of each word of ``text`` that is one of ``stems``,
-    bare or with one of the stemmer's suffixes, ignoring case. (``str.find`` scans far
-    faster than a regex alternation or a loop over every word.)"""
-    low = text.lower()
-    if len(low) != len(text):  # a few characters grow when lower-cased: offsets shift
-        low = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
-
-    def boundary(i: int) -> bool:
-        return i < 0 or i >= len(low) or not (low[i].isalnum() or low[i] == "_")
-
-    for k, w in enumerate(stems):
-        pos = low.find(w)
-        while pos != -1:
-            end = pos + len(w)
-            if boundary(pos - 1) and any(
-                    low.startswith(suffix, end) and boundary(end + len(suffix))
-                    for suffix in ("", *_SUFFIXES)):
-                yield k, pos
-            pos = low.find(w, pos + 1)
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:

@@ -10,6 +10,17 @@ import pytest
 from rag.testing.corpus import ROOT, SEED, write_news  # noqa: F401 - re-exported to tests
 from rag.testing.fakes import FakeEmbedder, ScriptedGenerator  # noqa: F401
 from rag.testing.pdf import make_pdf  # noqa: F401
+from rag.types import Article, Chunk, Passage
+
+TEXT = ("Dock workers in Rotterdam went on strike over pay on Monday. The union said 4,000 "
+        "members walked out. \u201cWe will not go back for less,\u201d said union leader Anna "
+        "de Vries.")
+
+
+def seed_passage(text=TEXT, article_id="port"):
+    a = Article(article_id, f"/{article_id}.txt", "Port strike", "2025-04-10", None, text)
+    spans = ((0, 61), (62, 96), (97, len(text)))
+    return Passage(Chunk(1, article_id, 0, 0, len(text), text, spans), a, 1.0)
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ def test_index_check(runner, tmp_path):
     assert ok.exit_code == 0 and json.loads(ok.stdout)["problems"] == []
     import sqlite3
 
-    from rag.store import current_generation
+    from rag.embedded import current_generation
 
     gen = tmp_path / "idx" / current_generation(tmp_path / "idx")
     with sqlite3.connect(gen / "store.sqlite") as db:  # damage it: a chunk loses its vector
@@ -79,8 +79,8 @@ def test_watch_indexes_files_as_they_arrive(tmp_path, fake_embedder):
     import time
 
     from rag.config import Settings
+    from rag.engines import open_store
     from rag.indexing import sync
-    from rag.store import Store
     from rag.watching import watch
 
     folder = tmp_path / "w"
@@ -95,16 +95,16 @@ def test_watch_indexes_files_as_they_arrive(tmp_path, fake_embedder):
         write(folder / "late.txt", "A story that arrived late.\n")
         deadline = time.time() + 20
         while time.time() < deadline:
-            if "late" in Store.open(settings.index_dir).articles():
+            if "late" in open_store(settings.index_dir).articles():
                 break
             time.sleep(0.2)
-        assert "late" in Store.open(settings.index_dir).articles()
+        assert "late" in open_store(settings.index_dir).articles()
         (folder / "late.txt").unlink()
         while time.time() < deadline + 20:
-            if "late" not in Store.open(settings.index_dir).articles():
+            if "late" not in open_store(settings.index_dir).articles():
                 break
             time.sleep(0.2)
-        assert "late" not in Store.open(settings.index_dir).articles()
+        assert "late" not in open_store(settings.index_dir).articles()
     finally:
         stop.set()
         thread.join(10)

@@ -5,9 +5,9 @@ import pytest
 from conftest import FakeEmbedder, write, write_news
 
 from rag.config import Settings
+from rag.engines import open_store
 from rag.errors import IndexMismatch, IndexNotFound
 from rag.indexing import sync
-from rag.store import Store
 
 
 def counts(report):
@@ -40,7 +40,7 @@ def test_incremental_add_change_delete_readd(corpus, settings, fake_embedder):
 
     shutil.copy(corpus.parent / "pool" / "004.txt", corpus / "new.txt")
     added = sync([corpus], settings, fake_embedder)
-    store = Store.open(settings.index_dir)
+    store = open_store(settings.index_dir)
     new_chunks = store.db.execute(
         "SELECT COUNT(*) FROM chunks WHERE article_id='new'").fetchone()[0]
     assert counts(added) == (1, 0, 4, 0)
@@ -55,13 +55,13 @@ def test_incremental_add_change_delete_readd(corpus, settings, fake_embedder):
     (corpus / "003.txt").unlink()
     deleted = sync([corpus], settings, fake_embedder)
     assert counts(deleted) == (0, 0, 4, 1) and deleted.chunks_embedded == 0
-    store = Store.open(settings.index_dir)
+    store = open_store(settings.index_dir)
     assert "003" not in store.articles() and store.check() == []
 
     (corpus / "003.txt").write_bytes(saved)
     readded = sync([corpus], settings, fake_embedder)
     assert counts(readded) == (1, 0, 4, 0)
-    store = Store.open(settings.index_dir)
+    store = open_store(settings.index_dir)
     assert readded.chunks_total == first.chunks_total + new_chunks + (
         changed.chunks_total - added.chunks_total)
     ids = [r[0] for r in store.db.execute("SELECT id FROM chunks")]
@@ -74,14 +74,14 @@ def test_other_folders_are_left_alone(corpus, settings, fake_embedder, tmp_path)
     sync([corpus], settings, fake_embedder)
     report = sync([other], settings, fake_embedder)
     assert counts(report) == (1, 0, 0, 0)
-    assert set(Store.open(settings.index_dir).articles()) == {"001", "002", "003", "004", "x"}
+    assert set(open_store(settings.index_dir).articles()) == {"001", "002", "003", "004", "x"}
 
 
 def test_same_stem_in_one_folder_gets_distinct_ids(tmp_path, settings, fake_embedder):
     write(tmp_path / "a" / "story.txt", "Text version.\n")
     write(tmp_path / "a" / "story.md", "Markdown version.\n")
     sync([tmp_path / "a"], settings, fake_embedder)
-    assert sorted(Store.open(settings.index_dir).articles()) == ["story", "story.txt"]
+    assert sorted(open_store(settings.index_dir).articles()) == ["story", "story.txt"]
 
 
 def test_a_file_that_turns_bad_keeps_its_previous_version(corpus, settings, fake_embedder):
@@ -89,7 +89,7 @@ def test_a_file_that_turns_bad_keeps_its_previous_version(corpus, settings, fake
     (corpus / "001.txt").write_bytes(b"\x00\x01\x02" * 100)
     report = sync([corpus], settings, fake_embedder)
     assert "previously indexed version is kept" in report.skipped[0].reason
-    assert "001" in Store.open(settings.index_dir).articles()
+    assert "001" in open_store(settings.index_dir).articles()
 
 
 def test_embedder_mismatch_is_refused_until_rebuild(corpus, settings, fake_embedder):
@@ -104,12 +104,12 @@ def test_embedder_mismatch_is_refused_until_rebuild(corpus, settings, fake_embed
         sync([corpus], settings.with_(chunk_tokens=100), fake_embedder)
     report = sync([corpus], settings, Other(), rebuild=True)
     assert counts(report) == (4, 0, 0, 0)
-    assert Store.open(settings.index_dir).manifest["embedder"]["id"] == "another-model"
+    assert open_store(settings.index_dir).manifest.embedder_id == "another-model"
 
 
 def test_missing_index_names_the_command(tmp_path):
     with pytest.raises(IndexNotFound, match="rag index seeds/"):
-        Store.open(tmp_path / "nowhere")
+        open_store(tmp_path / "nowhere")
 
 
 def test_old_generations_are_collected(corpus, settings, fake_embedder):
@@ -123,25 +123,25 @@ def test_old_generations_are_collected(corpus, settings, fake_embedder):
 def test_each_sentence_gets_a_vector_and_check_notices_a_missing_one(corpus, settings,
                                                                      fake_embedder):
     report = sync([corpus], settings, fake_embedder)
-    store = Store.open(settings.index_dir)
-    sentences = sum(len(c.sentences) for c in store.chunks(
-        r[0] for r in store.db.execute("SELECT id FROM chunks")).values())
+    store = open_store(settings.index_dir)
+    sentences = sum(len(c.sentences) for c in store.chunks(store.chunk_ids()).values())
     assert report.sentences_embedded == sentences > report.chunks_embedded
     assert report.to_dict()["sentences_embedded"] == sentences
-    [(cid, text, spans)] = store.db.execute(
-        "SELECT id, text, sentences FROM chunks LIMIT 1").fetchall()
+    cid = store.chunk_ids()[0]
     chunk = store.chunks([cid])[cid]
     first = store.articles([chunk.article_id])[chunk.article_id].text[
         slice(*chunk.sentences[0])]
-    best = store.sentence_scores(fake_embedder.embed_batch([first])[0], [cid])
-    assert best[cid] == pytest.approx(1.0, abs=1e-3)  # float16 storage
+    [vectors] = store.sentence_vectors([cid]).values()
+    assert len(vectors) == len(chunk.sentences)
+    cosine = vectors[0] @ fake_embedder.embed_batch([first])[0]
+    assert cosine == pytest.approx(1.0, abs=1e-3)  # float16 storage
     assert store.check() == []
     store.close()
     live = settings.index_dir / (settings.index_dir / "CURRENT").read_text().strip()
     import sqlite3
     with sqlite3.connect(live / "store.sqlite") as db:
         db.execute("DELETE FROM sentence_vectors WHERE chunk_id = ?", (cid,))
-    assert Store.open(settings.index_dir).check() == ["1 chunks lack one vector per sentence"]
+    assert open_store(settings.index_dir).check() == ["1 chunks lack one vector per sentence"]
 
 
 def test_an_index_in_an_older_format_is_rebuilt_by_the_next_run(corpus, settings,
@@ -154,10 +154,10 @@ def test_an_index_in_an_older_format_is_rebuilt_by_the_next_run(corpus, settings
     manifest = json.loads((live / "manifest.json").read_text())
     (live / "manifest.json").write_text(json.dumps({**manifest, "schema_version": 1}))
     with pytest.raises(IndexMismatch, match="rag index --rebuild"):
-        Store.open(settings.index_dir)
+        open_store(settings.index_dir)
     report = sync([corpus], settings, fake_embedder)
     assert counts(report) == (5, 0, 0, 0)  # the other folder it held is rebuilt too
-    store = Store.open(settings.index_dir)
+    store = open_store(settings.index_dir)
     assert "x" in store.articles() and store.check() == []
 
 
@@ -175,7 +175,7 @@ def test_repeated_texts_are_embedded_once_and_keep_their_order():
 
 def test_a_change_re_embeds_only_the_chunks_it_moved(corpus, settings, fake_embedder):
     sync([corpus], settings, fake_embedder)
-    store = Store.open(settings.index_dir)
+    store = open_store(settings.index_dir)
 
     def chunks_of(store, article_id):
         return {r[0]: r[1] for r in store.db.execute(
@@ -191,7 +191,7 @@ def test_a_change_re_embeds_only_the_chunks_it_moved(corpus, settings, fake_embe
     path = corpus / "002.txt"
     path.write_text(path.read_text() + "\nA late update came in on Friday evening.\n")
     report = sync([corpus], settings, fake_embedder)
-    store = Store.open(settings.index_dir)
+    store = open_store(settings.index_dir)
     after = chunks_of(store, "002")
     kept = set(before) & set(after)
     assert len(kept) >= len(before) - 2
@@ -212,7 +212,7 @@ def test_a_change_re_embeds_only_the_chunks_it_moved(corpus, settings, fake_embe
     title, body = path.read_text().split("\n", 1)
     path.write_text(f"{title}\nEarlier this week, markets were calm.{body}")
     report = sync([corpus], settings, fake_embedder)
-    store = Store.open(settings.index_dir)
+    store = open_store(settings.index_dir)
     assert report.chunks_embedded == len(chunks_of(store, "002"))
     assert store.check() == []
     store.close()
@@ -224,7 +224,7 @@ def test_a_chunk_missing_from_a_damaged_index_is_embedded_again(corpus, settings
 
     sync([corpus], settings, fake_embedder)
     live = settings.index_dir / (settings.index_dir / "CURRENT").read_text().strip()
-    store = Store.open(settings.index_dir)
+    store = open_store(settings.index_dir)
     [first] = store.db.execute(
         "SELECT id FROM chunks WHERE article_id = '002' ORDER BY ord LIMIT 1").fetchone()
     store.close()
@@ -235,7 +235,7 @@ def test_a_chunk_missing_from_a_damaged_index_is_embedded_again(corpus, settings
     path = corpus / "002.txt"
     path.write_text(path.read_text() + "\nA late update came in on Friday evening.\n")
     report = sync([corpus], settings, fake_embedder)
-    store = Store.open(settings.index_dir)
+    store = open_store(settings.index_dir)
     assert report.chunks_embedded >= 2  # the damaged chunk and the one that changed
     np.testing.assert_allclose(store.vectors.reconstruct(int(first)),
                                FakeEmbedder().embed_batch([store.chunks([first])[first].text])[0],
@@ -259,11 +259,11 @@ def test_remove_takes_exactly_one_file_out_and_can_delete_it(tmp_path, settings,
     kept = remove(settings, "a")  # the index only: the file stays
     assert kept.articles == ("a",) and kept.chunks == 1 and not kept.file_deleted
     assert (folder / "a.txt").exists()
-    store = Store.open(settings.index_dir)
+    store = open_store(settings.index_dir)
     assert store.check() == [] and "a" not in store.articles(with_text=False)
     gone = remove(settings, "feed#1", delete_file=True)  # a feed goes as a whole
     assert sorted(gone.articles) == ["feed#1", "feed#2"] and not (folder / "feed.jsonl").exists()
-    store = Store.open(settings.index_dir)
+    store = open_store(settings.index_dir)
     assert store.check() == [] and set(store.articles(with_text=False)) == {"b"}
     assert counts(sync([folder], settings, fake_embedder)) == (1, 0, 1, 0)  # a.txt is back
 
@@ -278,7 +278,7 @@ def test_remove_leaves_both_as_they_were_when_the_file_cannot_go(tmp_path, setti
     folder = tmp_path / "news"
     write(folder / "a.txt", "Ferries to Hull start in May, the operator said.\n")
     sync([folder], settings, fake_embedder)
-    before = Store.open(settings.index_dir).fingerprint()
+    before = open_store(settings.index_dir).fingerprint()
 
     def refuse(self, missing_ok=False):
         raise PermissionError(13, "Permission denied")
@@ -287,5 +287,5 @@ def test_remove_leaves_both_as_they_were_when_the_file_cannot_go(tmp_path, setti
     with pytest.raises(RagError, match="Nothing was removed"):
         remove(settings, "a", delete_file=True)
     monkeypatch.undo()
-    after = Store.open(settings.index_dir)
+    after = open_store(settings.index_dir)
     assert (folder / "a.txt").exists() and after.fingerprint() == before and after.check() == []

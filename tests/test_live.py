@@ -190,21 +190,21 @@ def choose(page, label: str) -> None:
 
 
 def indexed_ids(tmp) -> set[str]:
-    from rag.store import Store
+    from rag.engines import open_store
 
-    return set(Store.open(tmp / "index").articles(with_text=False))
+    return set(open_store(tmp / "index").articles(with_text=False))
 
 
 def indexed_paths(tmp) -> set[str]:
-    from rag.store import Store
+    from rag.engines import open_store
 
-    return {a.path for a in Store.open(tmp / "index").articles(with_text=False).values()}
+    return {a.path for a in open_store(tmp / "index").articles(with_text=False).values()}
 
 
 def index_check(tmp) -> list[str]:
-    from rag.store import Store
+    from rag.engines import open_store
 
-    return Store.open(tmp / "index").check()
+    return open_store(tmp / "index").check()
 
 
 @needs_chromium

@@ -4,7 +4,7 @@ import pytest
 from conftest import FakeEmbedder, write
 
 from rag import Assistant, Settings
-from rag.retrieval import _occurrences, focus, fuse, group, match_expression, stem
+from rag.retrieval import focus, fuse, group, query_pairs, query_words
 from rag.types import Article, Chunk, Filters, Passage
 
 
@@ -31,17 +31,6 @@ def test_fuse_adds_best_sentence_and_focus():
     fused = fuse([1, 2], dense, lexical, 0.5, sentences={1: 0.4, 2: 0.8},
                  sentence_weight=1.0, focused={1: 1.0}, focus_weight=0.25)
     assert fused == pytest.approx({1: 1.0 + 0.5 + 0.25, 2: 1.0 + 1.0})
-
-
-def test_stem_meets_inflections_and_spares_short_words():
-    assert {stem("elected"), stem("elects"), stem("electing")} == {"elect"}
-    assert stem("bus") == "bus" and stem("is") == "is"
-
-
-def test_occurrences_find_whole_words_with_suffixes_at_true_offsets():
-    text = "İstanbul: they Stayed; stays, stayover, mainstay, stay_ STAY."
-    found = [(k, text[pos:pos + 4]) for k, pos in _occurrences(text, ["stay", "tanbul"])]
-    assert found == [(0, "Stay"), (0, "stay"), (0, "STAY")]
 
 
 def test_focus_rewards_one_sentence_holding_the_rare_words():
@@ -73,10 +62,11 @@ def test_group_caps_per_article_and_drops_duplicate_texts():
     assert len(group(ps, 2, None)) == 2
 
 
-def test_match_expression_drops_stopwords_and_quotes_terms():
-    assert match_expression("What did Rutte say?") == '"rutte" OR "say"'
-    assert match_expression('the "of"') == '"the" OR "of"'  # only stopwords: keep them
-    assert match_expression("?!") is None
+def test_query_words_and_pairs_are_plain_words():
+    assert query_words("What did Rutte say? Rutte!") == ["rutte", "say"]
+    assert query_words('the "of"') == ["the", "of"]  # only stopwords: keep them
+    assert query_words("?!") == []
+    assert query_pairs("What did Rutte say?") == [("did", "rutte"), ("rutte", "say")]
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from conftest import SEED, FakeEmbedder, ScriptedGenerator, write
 
 from rag import Assistant, Settings
-from rag.store import Store
+from rag.engines import open_store
 from ui.articles import Library, main_speaker, safe_name, unique_path
 
 NOOP = lambda *a, **k: None  # noqa: E731 - Gradio's progress, unused here
@@ -66,7 +66,7 @@ def test_confirmed_delete_removes_exactly_that_file_and_its_chunks(library):
     assert "Deleted **Harbour strike ends** (\u201c001.txt\u201d)" in message
     assert not (library.seeds_dir / "001.txt").exists()
     assert (library.seeds_dir / SEED.name).exists() and indexed(library) == {SEED.stem}
-    store = Store.open(library.bot.settings.index_dir)
+    store = open_store(library.bot.settings.index_dir)
     assert store.check() == [] and store.count("articles") == 1
 
 
@@ -173,4 +173,4 @@ def test_random_clicks_never_lose_an_unconfirmed_article(library, tmp_path):
         assert before - on_disk() == confirmed, (step, action)
     assert deletes > 0  # the walk did reach confirmed deletes
     assert on_disk() == {a.path for a in library.bot.articles()}
-    assert Store.open(library.bot.settings.index_dir).check() == []
+    assert open_store(library.bot.settings.index_dir).check() == []

@@ -3,7 +3,7 @@
 Each trial mutates a folder of generated articles (a random mix of additions, changes and
 deletions), measures the rebuild it needs on a copy of the index (the "after" state), then
 runs the same rebuild on another copy and kills it: by a timer at a random moment of the
-run, or at a random line of ``rag/store.py`` (the commit). The killed index must open, pass
+run, or at a random line of ``rag/embedded_write.py`` (the commit). The killed index must open, pass
 ``Store.check()`` and equal the state before or the state after - nothing in between.
 Used by ``tests/reliability/test_crash.py`` (a few trials) and ``bench/crash.py`` (100).
 The killed process is ``python -m rag.testing.index_worker``.
@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.store import Store
+from rag.engines import open_store
 
 from .corpus import ROOT, write_news
 
@@ -34,7 +34,7 @@ def run_worker(index_dir: Path, folder: Path, *option: str) -> subprocess.Comple
 
 
 def fingerprint(index_dir: Path) -> str:
-    store = Store.open(index_dir)
+    store = open_store(index_dir)
     try:
         return store.fingerprint()
     finally:
@@ -145,7 +145,7 @@ class Trials:
 
     def _judge(self, index_dir: Path, before: str, after: str, label: str) -> str:
         try:
-            store = Store.open(index_dir)
+            store = open_store(index_dir)
         except Exception as exc:  # noqa: BLE001 - any failure to open is the finding
             self.results.problems.append(f"{label}: does not open: {exc}")
             return "corrupt"
@@ -175,7 +175,7 @@ class Trials:
         proc.wait()
         run_worker(victim, self.folder)
         run_worker(self.state, self.folder)
-        store = Store.open(victim)
+        store = open_store(victim)
         try:
             return not store.check() and store.fingerprint() == fingerprint(self.state)
         finally:

@@ -3,7 +3,7 @@
     python -m rag.testing.index_worker INDEX_DIR ARTICLES [--die-at-line N | --count-lines]
 
 ``--die-at-line N`` sends this process SIGKILL at the N-th line executed in
-``rag/store.py`` from the moment ``write_generation`` starts (the code that writes a new
+``rag/embedded_write.py`` from the moment ``write_generation`` starts (the code that writes a new
 generation and switches to it), so a sweep over N kills the run at every step of the
 commit, not only where a timer happens to land.
 ``--count-lines`` runs to the end and prints how many such lines there were.
@@ -13,16 +13,16 @@ import os
 import signal
 import sys
 
-from rag import store
+from rag import embedded_write
 from rag.config import Settings
 from rag.indexing import sync
 from rag.testing.fakes import FakeEmbedder
 
-STORE_FILE = store.__file__
+STORE_FILE = embedded_write.__file__
 
 
 def trace_store_lines(on_line):
-    """Call ``on_line()`` at every line executed in rag/store.py once write_generation
+    """Call ``on_line()`` at every line executed in rag/embedded_write.py once write_generation
     has been entered (in this thread)."""
     started = False
 

@@ -5,8 +5,9 @@ import sqlite3
 import pytest
 from conftest import write
 
+from rag.embedded import current_generation
+from rag.engines import open_store
 from rag.indexing import sync
-from rag.store import Store, current_generation
 from rag.testing.crash import Trials
 
 
@@ -29,7 +30,7 @@ def damaged(tmp_path, fake_embedder, sql):
     sync([folder], _settings(index_dir), fake_embedder)
     with sqlite3.connect(index_dir / current_generation(index_dir) / "store.sqlite") as db:
         db.executescript(sql)
-    return Store.open(index_dir).check()
+    return open_store(index_dir).check()
 
 
 def _settings(index_dir):
