@@ -11,15 +11,20 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import NamedTuple
+
+import numpy as np
 
 from .config import Settings
 from .embedding import Embedder
 from .generation import STOP, Generator, build_prompt
 from .grounding import Gate, Scoring, extractive, sentence_evidence, verify
+from .questions import META_WORDS, Asked, classify
 from .retrieval import Retriever
-from .text import content_stems
-from .types import Answer, Filters, turns
+from .shapes import Shaped, shape
+from .text import QUESTION_WORDS, STOPWORDS, content_stems, words
+from .types import Answer, Filters, Passage, Progress, turns
 
 REFUSAL = "I couldn't find that in the articles."
 OFF_LIMITS = ("I only answer from the articles, with a source for every claim, so I can't "
@@ -52,15 +57,23 @@ def previous_answer(history: Sequence) -> str:
     return done[-1].answer_text if done else ""
 
 
-def contextual_query(question: str, history: Sequence) -> str:
+def names_a_subject(doc) -> bool:
+    """Whether a parsed question names who or what it is about (a person or an
+    organisation, or a proper noun as its subject)."""
+    return any(e.label_ in ("PERSON", "ORG") for e in doc.ents) or any(
+        t.pos_ == "PROPN" and t.dep_ in ("nsubj", "nsubjpass") for t in doc)
+
+
+def contextual_query(question: str, history: Sequence, named: bool = False) -> str:
     """The retrieval query: a follow-up ("Which outlet did he say it to?") is read together
     with the question before it; a question that stands alone is used as it is.
 
     A tiny base model is no reliable rewriter, so this is a rule: a question that refers
-    back (a pronoun) or has fewer than three content words borrows the last question's.
+    back (a pronoun) or has fewer than three content words borrows the last question's,
+    unless it ``named`` its own subject ("What did Gordon Brown say about his visit?").
     """
     earlier = previous_questions(history)
-    if not earlier:
+    if not earlier or named:
         return question
     words = [w for w in re.findall(r"\w+", question.lower()) if len(w) > 3]
     if _PRONOUNS.search(question) or len(words) < 3:
@@ -87,7 +100,9 @@ def focus(evidence, passages, limit: int) -> list:
 class Grounds(NamedTuple):
     """What an answer is built from: the retrieval query, the passages found (best first),
     the ones the answer may use, their sentences scored against the query, and, for a
-    follow-up, the previous answer (empty otherwise)."""
+    follow-up, the previous answer (empty otherwise). ``pool`` and ``pool_evidence`` widen
+    the top passages to every chunk of their best articles (for the shaped answers), and
+    ``vectors`` holds the pool's sentence vectors by (article id, start)."""
 
     query: str
     passages: list
@@ -95,6 +110,9 @@ class Grounds(NamedTuple):
     evidence: list
     retrieval_ms: float
     said: str
+    pool: list = []
+    pool_evidence: list = []
+    vectors: dict = {}
 
 
 class Answerer:
@@ -114,22 +132,68 @@ class Answerer:
         self.generator = generator
         self.settings = settings
 
-    def ground(self, question: str, history: Sequence, filters: Filters | None) -> Grounds:
+    def read(self, question: str, history: Sequence) -> tuple[Asked, str]:
+        """What the question asks for, and the retrieval query (a follow-up is read with
+        the question before it; a summary is searched by its topic)."""
+        from . import nlp
+
+        earlier = previous_questions(history)
+        doc, *before = nlp.parse([question] + earlier[-1:])
+        asked = classify(question, doc)
+        query = contextual_query(question, history, named=names_a_subject(doc))
+        if asked.kind == "quote" and not asked.speaker_names and not asked.speaker_roles \
+                and before:
+            # "What did he say?": the speaker is the one the question before named.
+            earlier_asked = classify(earlier[-1], before[0])
+            asked = replace(asked, speaker=earlier_asked.speaker,
+                            speaker_names=earlier_asked.speaker_names,
+                            speaker_roles=earlier_asked.speaker_roles)
+        if asked.kind == "summary" and query == question:
+            query = asked.topic
+        return asked, query
+
+    def ground(self, question: str, history: Sequence, filters: Filters | None,
+               query: str | None = None) -> Grounds:
         """Retrieve with the conversation's context and score the best passages'
         sentences (with the query vector, sentence cosines and word counts retrieval
-        already has)."""
+        already has), then every sentence of the best two articles."""
         s = self.settings
-        query = contextual_query(question, history)
+        query = query or contextual_query(question, history)
         found = self.retriever.retrieve(query, max(s.top_k, s.answer_passages), filters)
         top = found.passages[:s.answer_passages]
         follow_up = query != question
         said = previous_answer(history) if follow_up else ""
+        common = dict(said=said, unknown_optional=follow_up, query_vector=found.query_vector,
+                      scoring=Scoring.from_settings(s))
         evidence = sentence_evidence(query, top, self.embedder.embed_batch, found.words,
-                                     said=said, unknown_optional=follow_up,
-                                     query_vector=found.query_vector,
-                                     cosines=found.sentence_cosines,
-                                     scoring=Scoring.from_settings(s))
-        return Grounds(query, found.passages, top, evidence, found.ms, said)
+                                     cosines=found.sentence_cosines, **common)
+        pool, cosines, vectors = self._pool(top, found)
+        pool_evidence = sentence_evidence(query, pool, self.embedder.embed_batch, found.words,
+                                          cosines=cosines, **common)
+        return Grounds(query, found.passages, top, evidence, found.ms, said, pool,
+                       pool_evidence, vectors)
+
+    def _pool(self, top: list, found) -> tuple[list, dict, dict]:
+        """The top passages and every other chunk of their first two articles, with the
+        sentences' cosines to the query and their vectors."""
+        store = self.retriever.store
+        articles = list(dict.fromkeys(p.article.id for p in top))[:2]
+        by_id = {p.article.id: p.article for p in top}
+        have = {p.chunk.id for p in top}
+        extra = [cid for aid in articles for cid in store.chunk_ids(aid) if cid not in have]
+        chunks = store.chunks(extra)
+        pool = list(top) + [Passage(chunks[c], by_id[chunks[c].article_id], 0.0)
+                            for c in extra if c in chunks]
+        stored = store.sentence_vectors(p.chunk.id for p in pool)
+        q = np.asarray(found.query_vector, dtype=np.float32)
+        cosines = {cid: v @ q for cid, v in stored.items()}
+        vectors = {}
+        for p in pool:
+            rows = stored.get(p.chunk.id)
+            if rows is not None and len(rows) == len(p.chunk.sentences):
+                for (start, _), row in zip(p.chunk.sentences, rows, strict=True):
+                    vectors.setdefault((p.article.id, start), row)
+        return pool, cosines, vectors
 
     def prompt(self, grounds: Grounds) -> str:
         """The LLM's prompt: the best evidence sentences and the (contextual) question."""
@@ -153,39 +217,68 @@ class Answerer:
         return text
 
     def stream(self, question: str, history: Sequence,
-               filters: Filters | None) -> Iterator[str | Answer]:
-        """The draft's pieces as they are generated, then the final ``Answer``."""
-        s = self.settings
+               filters: Filters | None) -> Iterator[str | Progress | Answer]:
+        """Progress while working, then the answer's text (never taken back: every piece
+        is part of the final text), then the final ``Answer``."""
         began = time.perf_counter()
-        if _OFF_LIMITS.search(question):
-            timings = {"retrieval_ms": 0.0,
-                       "total_ms": round((time.perf_counter() - began) * 1000, 1)}
-            yield OFF_LIMITS
-            yield Answer(OFF_LIMITS, "refused", (), (), timings)
-            return
-        grounds = self.ground(question, history, filters)
-        query, passages, top, evidence = grounds.query, grounds.passages, grounds.top, \
-            grounds.evidence
-        timings = {"retrieval_ms": round(grounds.retrieval_ms, 1)}
+        timings: dict = {"retrieval_ms": 0.0}
 
-        if not Gate.from_settings(s).answerable(evidence, question):
+        def finish(text: str, mode: str, citations=(), passages=(), span=None,
+                   kind="other") -> Iterator[str | Answer]:
+            timings["first_token_ms"] = round((time.perf_counter() - began) * 1000, 1)
+            yield text
+            timings["total_ms"] = round((time.perf_counter() - began) * 1000, 1)
+            yield Answer(text, mode, tuple(citations), tuple(passages), timings, span, kind)
+
+        if _OFF_LIMITS.search(question):
+            yield from finish(OFF_LIMITS, "refused")
+            return
+        yield Progress("Searching the articles")
+        asked, query = self.read(question, history)
+        topicless = asked.kind == "summary" and not _content(query)
+        if topicless:
+            query = self._summary_target(history)
+            if query is None:
+                yield from finish(WHICH_STORY, "refused", kind=asked.kind)
+                return
+        grounds = self.ground(question, history, filters, query)
+        timings["retrieval_ms"] = round(grounds.retrieval_ms, 1)
+        passages = grounds.passages
+
+        def refuse() -> Iterator[str | Answer]:
             text = REFUSAL + (" The closest passages are listed below." if passages else "")
             if filters is not None and filters.active and not passages:
                 text = self.no_match(filters)
-            timings["total_ms"] = round((time.perf_counter() - began) * 1000, 1)
-            yield text
-            yield Answer(text, "refused", (), tuple(passages[:3]), timings)
-            return
+            yield from finish(text, "refused", passages=passages[:3], kind=asked.kind)
 
-        prompt = self.prompt(grounds)
-        draft, first = [], None
-        for piece in self.generator.stream(prompt, s.max_answer_tokens, STOP):
-            if first is None:
-                first = time.perf_counter()
-                timings["first_token_ms"] = round((first - began) * 1000, 1)
-            draft.append(piece)
-            yield piece
-        checked = verify("".join(draft), top)
+        # The gate refuses questions about nothing the articles hold. A question for what
+        # someone said is judged by whether that speaker said something there instead:
+        # its "about Y" words are often not the words the speaker used.
+        gate = Gate.from_settings(self.settings)
+        if not topicless and asked.kind != "quote" and \
+                not gate.answerable(grounds.evidence, question):
+            yield from refuse()
+            return
+        if asked.kind != "other":
+            shaped = shape(asked, grounds.query, grounds.pool_evidence, grounds.pool,
+                           grounds.vectors, follow_up=grounds.query != question)
+            if shaped is None:
+                yield from refuse()
+                return
+            yield from finish(shaped.verified.text, "extractive", shaped.verified.citations,
+                              _cited(grounds, shaped), shaped.span, asked.kind)
+            return
+        yield Progress("Checking the sources")
+        mode, result = self._generate(grounds)
+        yield from finish(result.text, mode, result.citations, grounds.top, kind=asked.kind)
+
+    def _generate(self, grounds: Grounds):
+        """The model's answer where it restates the best supporting sentence, checked
+        sentence by sentence; otherwise the best sentences quoted."""
+        s = self.settings
+        top, evidence = grounds.top, grounds.evidence
+        draft = "".join(self.generator.stream(self.prompt(grounds), s.max_answer_tokens, STOP))
+        checked = verify(draft, top)
         # The model's words are kept only when they restate the best supporting sentence:
         # on SQuAD, generated answers that leaned on other sentences were right 45% of the
         # time against 83% for the quoted best sentence.
@@ -194,12 +287,43 @@ class Answerer:
         # An answer that only restates the question ("In the United States." to "In what
         # area of the United States...?") says nothing: quote the sentence instead.
         said = re.sub(r"\[\d+\]", " ", checked.text)
-        new_words = set(content_stems(said)) - set(content_stems(query))
+        new_words = set(content_stems(said)) - set(content_stems(grounds.query))
         if checked.citations and best in quoted and new_words:
-            mode, result = "generated", checked
-        else:
-            mode, result = "extractive", extractive(evidence, top, s.extractive_sentences,
-                                                    s.extractive_near, said=grounds.said)
-        timings.setdefault("first_token_ms", None)
-        timings["total_ms"] = round((time.perf_counter() - began) * 1000, 1)
-        yield Answer(result.text, mode, result.citations, tuple(top), timings)
+            return "generated", checked
+        return "extractive", extractive(evidence, top, s.extractive_sentences,
+                                        s.extractive_near, said=grounds.said)
+
+    def _summary_target(self, history: Sequence) -> str | None:
+        """What "Summarise the article." means: the article the last answer cited, or the
+        only article there is; None when that is not clear."""
+        done = [t for t in turns(history) if isinstance(t.answer, Answer)
+                and t.answer.citations]
+        if done:
+            return done[-1].answer.citations[0].title
+        articles = self.retriever.store.articles(with_text=False)
+        if len(articles) == 1:
+            return next(iter(articles.values())).title
+        return None
+
+
+WHICH_STORY = ("Which story should I summarise? Name it, for example \u201cSummarise the "
+               "story about the port strike.\u201d")
+
+
+def _content(query: str) -> list[str]:
+    return [w for w in words(query) if w not in STOPWORDS and w not in META_WORDS
+            and w not in QUESTION_WORDS]
+
+
+def _cited(grounds: Grounds, shaped: Shaped) -> list:
+    """The passages the citations quote from (for showing each quote in its context),
+    then the top passages."""
+    out, seen = [], set()
+    for c in shaped.verified.citations:
+        for p in grounds.pool:
+            if p.article.id == c.article_id and p.chunk.start <= c.start < p.chunk.end \
+                    and p.chunk.id not in seen:
+                out.append(p)
+                seen.add(p.chunk.id)
+                break
+    return out + [p for p in grounds.top if p.chunk.id not in seen]

@@ -199,21 +199,28 @@ def ask(question, index_dir, model, since, until, articles, as_json) -> None:
     """
     filters = _filters(since, until, articles)
     bot = _assistant(index_dir, model=model)
+    from .types import Progress
+
     answer = None
-    streamed = False
+    status = False  # a status line is showing on the terminal
+    terminal = sys.stdout.isatty() and not as_json
     for item in bot.stream(question, filters=filters):
-        if isinstance(item, str):
+        if isinstance(item, Progress):
+            if terminal:
+                click.echo(click.style(f"\r\033[K{item.text}\u2026", dim=True), nl=False)
+                status = True
+        elif isinstance(item, str):
+            if status:
+                click.echo("\r\033[K", nl=False)  # the status line goes, not the answer
+                status = False
             if not as_json:
-                click.echo(click.style(item, dim=True), nl=False)
-                streamed = True
+                click.echo(item, nl=False)  # every piece is part of the final answer
         else:
             answer = item
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return
-    if streamed:
-        click.echo("\r\033[K" if sys.stdout.isatty() else "")
-    click.echo(answer.text)
+    click.echo("")
     if answer.citations:
         click.echo("\nSources:")
         for c in answer.citations:

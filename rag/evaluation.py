@@ -158,12 +158,15 @@ def _overlaps(quote: str, support: list[str], run: int = 4) -> bool:
 
 def eval_answers(ask: Callable, questions: list[dict], show_progress: bool = False,
                  records: Path | None = None) -> dict:
-    """Answer accuracy, refusals, citation precision and latency (rules of the README).
+    """Answer accuracy, refusals, citation precision, broken answers and latency (rules of
+    the README), overall, per ``kind`` and for follow-ups apart.
 
     ``ask(question, history)`` returns an ``Answer``; a ``followup`` is asked next in the
-    same conversation.
+    same conversation (its history holds the first answer as a ``Turn``).
     """
     from tqdm import tqdm
+
+    from .types import Turn
 
     log = []
     for q in tqdm(questions, desc="answers", unit="q", disable=not show_progress):
@@ -171,39 +174,121 @@ def eval_answers(ask: Callable, questions: list[dict], show_progress: bool = Fal
         log.append((q, answer))
         if q.get("followup"):
             f = {**q["followup"], "doc_id": q.get("doc_id"), "is_impossible": False,
-                 "id": f"{q.get('id')}-followup"}
-            log.append((f, ask(f["question"], [(q["question"], answer.text)])))
-    answerable = [(q, a) for q, a in log if not q.get("is_impossible")]
-    impossible = [(q, a) for q, a in log if q.get("is_impossible")]
-    right = [(q, a) for q, a in answerable
-             if not a.refused and _contains(a.text, q.get("answers", []),
-                                            bool(q.get("all_answers")))]
-    cites = [(q, c) for q, a in answerable if not a.refused for c in a.citations]
-    good = [1 for q, c in cites if c.article_id == q.get("doc_id")
-            and (not q.get("support") or _overlaps(c.quote, q["support"]))]
-    answered = [a for _, a in log if not a.refused]
-    firsts = [a.timings["first_token_ms"] for _, a in log
-              if a.timings.get("first_token_ms") is not None]
-    totals = [a.timings["total_ms"] for _, a in log]
+                 "id": f"{q.get('id')}-followup", "kind": "followup"}
+            log.append((f, ask(f["question"], [Turn(q["question"], answer)])))
     if records is not None:
         Path(records).write_text("".join(json.dumps(
             {"id": q.get("id"), "question": q["question"], "gold": q.get("answers"),
-             "is_impossible": bool(q.get("is_impossible")), **a.to_dict()},
+             "kind": q.get("kind"), "is_impossible": bool(q.get("is_impossible")),
+             "right": _right(q, a), "right_cited": _right(q, a) and any(
+                 _cite_ok(q, c) for c in a.citations),
+             "broken": broken(a), **a.to_dict()},
             ensure_ascii=False) + "\n" for q, a in log), encoding="utf-8")
+    result = {"questions": len(log), **_grade(log)}
+    firsts = [a.timings["first_token_ms"] for _, a in log
+              if a.timings.get("first_token_ms") is not None]
+    totals = [a.timings["total_ms"] for _, a in log]
+    result["latency_ms"] = {"first_token_p50": round(percentile(firsts, 50), 1),
+                            "total_p50": round(percentile(totals, 50), 1),
+                            "total_p95": round(percentile(totals, 95), 1)}
+    kinds = sorted({q.get("kind") for q, _ in log if q.get("kind")})
+    if kinds:
+        result["by_kind"] = {k: {"questions": sum(1 for q, _ in log if q.get("kind") == k),
+                                 **_grade([(q, a) for q, a in log if q.get("kind") == k])}
+                             for k in kinds}
+    return result
+
+
+def _right(q: dict, a) -> bool:
+    return not q.get("is_impossible") and not a.refused and _contains(
+        a.text, q.get("answers", []), bool(q.get("all_answers")))
+
+
+def _cite_ok(q: dict, c) -> bool:
+    return c.article_id == q.get("doc_id") and (
+        not q.get("support") or _overlaps(c.quote, q["support"]))
+
+
+def _grade(log: list) -> dict:
+    answerable = [(q, a) for q, a in log if not q.get("is_impossible")]
+    impossible = [(q, a) for q, a in log if q.get("is_impossible")]
+    right = [(q, a) for q, a in answerable if _right(q, a)]
+    cited_right = [1 for q, a in right if any(_cite_ok(q, c) for c in a.citations)]
+    cites = [(q, c) for q, a in answerable if not a.refused for c in a.citations]
+    firsts = [(q, a.citations[0]) for q, a in answerable if not a.refused and a.citations]
+    answered = [a for _, a in log if not a.refused]
+    typed = [(q, a) for q, a in answerable if q.get("kind") in ("who", "when", "where",
+                                                                  "number")]
+    scores = [_span_scores(a.span or "", q.get("answers", [])) for q, a in typed]
 
     def share(part, whole) -> float:
         return round(len(part) / len(whole), 4) if whole else 0.0
 
+    lengths = sorted(len(a.text) for a in answered)
     return {
-        "questions": len(log),
         "answer_accuracy": share(right, answerable),
+        "right_with_citation": share(cited_right, answerable),
         "refusal_accuracy": share([1 for _, a in impossible if a.refused], impossible),
         "false_refusal_rate": share([1 for _, a in answerable if a.refused], answerable),
-        "citation_precision": share(good, cites),
+        "citation_precision": share([1 for q, c in cites if _cite_ok(q, c)], cites),
+        "first_citation_precision": share([1 for q, c in firsts if _cite_ok(q, c)], firsts),
         "cited_answers": share([a for a in answered if a.citations], answered),
+        "direct_answer": {"questions": len(typed),
+                          "exact_match": round(sum(e for e, _ in scores) / len(scores), 4)
+                          if scores else 0.0,
+                          "f1": round(sum(f for _, f in scores) / len(scores), 4)
+                          if scores else 0.0},
+        "median_answer_chars": lengths[len(lengths) // 2] if lengths else 0,
+        "broken_answers": sum(1 for _, a in log if broken(a)),
         "modes": {m: sum(1 for _, a in log if a.mode == m)
                   for m in ("generated", "extractive", "refused")},
-        "latency_ms": {"first_token_p50": round(percentile(firsts, 50), 1),
-                       "total_p50": round(percentile(totals, 50), 1),
-                       "total_p95": round(percentile(totals, 95), 1)},
     }
+
+
+def _span_scores(span: str, gold: list[str]) -> tuple[float, float]:
+    """SQuAD exact match and token F1 of a direct answer against the best gold answer."""
+    best_em, best_f1 = 0.0, 0.0
+    predicted = normalize_answer(span).split()
+    for g in gold:
+        truth = normalize_answer(g).split()
+        best_em = max(best_em, float(predicted == truth and bool(truth)))
+        common = sum(min(predicted.count(w), truth.count(w)) for w in set(predicted))
+        if common:
+            p, r = common / len(predicted), common / len(truth)
+            best_f1 = max(best_f1, 2 * p * r / (p + r))
+    return best_em, best_f1
+
+
+_CONTROL = re.compile(r"</?[a-z_]+>|<\|[^|]*\|>|\[/?INST\]|</?s>|<start_of_turn>|<end_of_turn>|"
+                      r"</?(?:question|answer|passage|context)\b", re.IGNORECASE)
+_ELLIPSIS = re.compile(r"\u2026|\.\.\.")
+_ENDS = tuple(".!?\u201d\"\u2019')")
+
+
+def broken(answer) -> list[str]:
+    """Why an answer is broken, by the README's rules (empty when it is whole): template or
+    control tokens; an ellipsis the cited sources do not have; unbalanced quotation marks
+    (a quote opened and never closed); a cited claim that stops before its sentence ends
+    (no closing punctuation before its marker)."""
+    text = answer.text
+    problems = []
+    if _CONTROL.search(text):
+        problems.append("template or control tokens")
+    if answer.refused:
+        return problems
+    quotes = " ".join(c.quote for c in answer.citations)
+    if len(_ELLIPSIS.findall(text)) > len(_ELLIPSIS.findall(quotes)):
+        problems.append("an ellipsis the sources do not have")
+    # Marks inside a verbatim quote are the source's; the rest must pair up.
+    own = " ".join(text.split())
+    for c in answer.citations:
+        own = own.replace(" ".join(c.quote.split()), " ")
+    if own.count("\u201c") != own.count("\u201d") or own.count('"') % 2:
+        problems.append("unbalanced quotation marks")
+    if answer.citations:
+        for claim in re.split(r"\s*\[\d+\]\s*", text):
+            claim = claim.strip().lstrip("- ").strip()
+            if claim and not claim.endswith(_ENDS):
+                problems.append(f"cut off: {claim[-40:]!r}")
+                break
+    return problems

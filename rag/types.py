@@ -169,6 +169,9 @@ class Answer:
     ``mode`` is ``"generated"`` (the model's words, each sentence checked against its
     passage), ``"extractive"`` (sentences quoted verbatim from the articles) or
     ``"refused"`` (the articles do not answer it; ``passages`` holds the closest ones).
+    ``kind`` is what the question asked for (who, when, where, number, quote, why,
+    overview, summary, other); ``span`` the direct answer of a who / when / where / how
+    many question, verbatim from the first cited sentence (None otherwise).
     """
 
     text: str
@@ -176,16 +179,26 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     passages: tuple[Passage, ...] = ()
     timings: dict = field(default_factory=dict)
+    span: str | None = None
+    kind: str = "other"
 
     @property
     def refused(self) -> bool:
         return self.mode == "refused"
 
     def to_dict(self) -> dict:
-        return {"answer": self.text, "mode": self.mode,
+        return {"answer": self.text, "mode": self.mode, "kind": self.kind, "span": self.span,
                 "citations": [c.to_dict() for c in self.citations],
                 "passages": [p.to_dict() for p in self.passages],
                 "timings": dict(self.timings)}
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the assistant is doing while no answer text is ready ("Searching the
+    articles"): a status to show apart from the answer, never part of it."""
+
+    text: str
 
 
 @dataclass(frozen=True)

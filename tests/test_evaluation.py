@@ -85,7 +85,8 @@ def test_eval_answers_grades_answers_refusals_citations_and_follow_ups():
         return replies[question]
 
     result = eval_answers(ask, questions)
-    assert asked[1] == ("When?", [("Who won?", "Anna de Vries won. [1]")])
+    assert asked[1][0] == "When?" and asked[1][1][0].question == "Who won?"
+    assert asked[1][1][0].answer_text == "Anna de Vries won. [1]"
     assert result["questions"] == 4
     assert result["answer_accuracy"] == round(2 / 3, 4)  # the refused "How many?" is wrong
     assert result["refusal_accuracy"] == 1.0

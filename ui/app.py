@@ -19,7 +19,7 @@ import gradio as gr
 
 from rag import Assistant, RagError
 from rag.config import SUPPORTED_SUFFIXES
-from rag.types import Answer, Filters, Turn
+from rag.types import Answer, Filters, Progress, Turn
 
 from .articles import Library, Pending
 from .render import escape, plain_answer, render_answer
@@ -74,12 +74,15 @@ class ChatApp:
             yield f"**Filter problem:** {escape(str(exc))}"
             return
         try:
-            draft = ""
+            shown = ""
             for item in self.bot.stream(message, history=self.turns(history),
                                         filters=filters):
-                if isinstance(item, str):
-                    draft += item
-                    yield escape(draft) + " \u2026"
+                if isinstance(item, Progress):
+                    if not shown:  # a status line, never part of the answer
+                        yield f'<span class="status">{escape(item.text)}\u2026</span>'
+                elif isinstance(item, str):
+                    shown += item
+                    yield escape(shown)
                 else:
                     rendered = render_answer(item)
                     self._remember(rendered, item)

@@ -1,0 +1,203 @@
+"""What a question asks for: its kind, the entity types an answer of that kind holds, the
+speaker whose words it wants, and the specifics (names, places, numbers) it fixes.
+
+The question is parsed by spaCy (``nlp.parse``); the kind comes from its question word and
+the noun it asks about ("which outlet" wants an organisation, "how many jobs" a count of
+jobs), the speaker from the subject of its reporting verb ("What did BA chief executive
+Rod Eddington say about ...?"), the specifics from its named entities and numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .text import QUESTION_WORDS, STOPWORDS, stem
+
+# Entity labels (OntoNotes, as spaCy's English models use them) an answer of each kind has.
+LABELS = {
+    "who": frozenset({"PERSON", "ORG"}),
+    "person": frozenset({"PERSON"}),
+    "organisation": frozenset({"ORG"}),
+    "when": frozenset({"DATE", "TIME"}),
+    "where": frozenset({"GPE", "LOC", "FAC", "ORG"}),  # "at the White House" is an ORG
+    "number": frozenset({"CARDINAL", "MONEY", "PERCENT", "QUANTITY"}),
+    "count": frozenset({"CARDINAL", "QUANTITY"}),
+    "much": frozenset({"MONEY", "PERCENT", "QUANTITY"}),
+    "money": frozenset({"MONEY"}),
+    "percent": frozenset({"PERCENT"}),
+}
+# Verbs of paying: "how much did X pay / offer / cost" wants an amount of money.
+PAYING = frozenset("pay cost offer spend bid sell buy charge raise invest earn seek fetch "
+                   "borrow lend owe value worth price".split())
+TYPED = frozenset({"who", "when", "where", "number"})
+
+# Reporting verbs: the verbs news writing attributes speech with.
+SPEECH_VERBS = frozenset("""
+say tell add claim warn argue insist explain admit suggest state describe call note stress
+predict reply respond comment believe think write announce acknowledge agree forecast urge
+declare conclude caution confirm reckon expect deny complain estimate maintain observe
+""".split())
+
+# The noun a "which/what N" question asks about decides the entity type of the answer.
+_NOUN_KIND = {
+    "person": "person man woman minister executive boss chief official analyst leader "
+              "president chairman chairwoman director head spokesman spokeswoman economist",
+    "organisation": "company firm bank outlet newspaper paper channel network group "
+                    "organisation organization agency airline broadcaster carrier team club "
+                    "party body regulator maker manufacturer retailer business brand buyer "
+                    "bidder owner investor",
+    "where": "country city town state region place capital nation venue location",
+    "when": "year month day date time decade week",
+    "money": "price cost profit profits loss losses sales revenue revenues salary fine "
+             "value turnover deficit debt bill budget income earnings dividend fee damages "
+             "payout bonus",
+    "percent": "percentage proportion rate share stake",
+    "count": "amount figure number sum total toll population",
+}
+NOUN_KIND = {n: kind for kind, nouns in _NOUN_KIND.items() for n in nouns.split()}
+_SUMMARY = frozenset({"summarise", "summarize", "summary", "summarising", "summarizing",
+                      "recap", "gist", "tldr"})
+_OVERVIEW_HEADS = frozenset({"about", "happen", "happened", "going"})
+# Words that say what to do with the articles, not what they are about.
+META_WORDS = frozenset("summarise summarize summary story article articles news report "
+                       "piece recap gist tldr tell give short brief main key points".split())
+
+
+@dataclass(frozen=True)
+class Specific:
+    """Something the question names that the answer's neighbourhood must hold."""
+
+    text: str
+    label: str  # the entity label, or "NUM" for a bare number
+
+    def keys(self) -> list[str]:
+        """The words that must be found: a person's surname; every capitalised word of
+        other names; the digits of a number or date."""
+        tokens = [t for t in self.text.replace("'s", " ").split() if t.strip(".,")]
+        if self.label in ("NUM", "DATE", "CARDINAL", "MONEY", "PERCENT", "QUANTITY", "TIME"):
+            return [t.strip(".,") for t in tokens if any(ch.isdigit() for ch in t)]
+        if self.label == "PERSON":
+            return tokens[-1:]
+        return [t for t in tokens if t[:1].isupper() and t.lower() not in STOPWORDS]
+
+
+@dataclass(frozen=True)
+class Asked:
+    kind: str  # who, when, where, number, quote, why, overview, summary, other
+    labels: frozenset[str] = frozenset()
+    speaker: str = ""  # quote: the speaker as the question names them
+    speaker_names: tuple[str, ...] = ()  # their surname(s)
+    speaker_roles: tuple[str, ...] = ()  # or, unnamed, their role ("chief", "executive")
+    specifics: tuple[Specific, ...] = ()
+    counted: str = ""  # number: the stem of the noun counted ("plane")
+    measure: str = ""  # number: the stem of the quantity asked for ("profit")
+    own_words: tuple[str, ...] = ()  # stems of the question's own content words
+    subject_of: str = ""  # who: the lemma of the verb whose subject "who" is ("sell")
+    topic: str = ""  # the question without its question and meta words
+
+
+def classify(question: str, doc) -> Asked:
+    """What ``question`` (parsed as ``doc``) asks for."""
+    tokens = [t for t in doc if not t.is_punct]
+    while tokens and tokens[0].lower_ in ("and", "so", "but", "then", "ok", "okay"):
+        tokens = tokens[1:]
+    lower = [t.lower_ for t in tokens]
+    first = lower[0] if lower else ""
+    # Nationalities are left out: "Japanese" is often "Japan's" in the article.
+    specifics = tuple(Specific(e.text, e.label_) for e in doc.ents
+                      if e.label_ not in ("ORDINAL", "NORP")
+                      and Specific(e.text, e.label_).keys())
+    topic = " ".join(t.text for t in tokens if t.lower_ not in META_WORDS)
+    speaker = _speaker(doc)
+    if set(lower) & _SUMMARY or ("sum", "up") in zip(lower, lower[1:]):
+        return Asked("summary", specifics=specifics, topic=topic)
+    own = tuple(dict.fromkeys(stem(t.lower_) for t in tokens if t.is_alpha
+                              and t.lower_ not in STOPWORDS and t.lower_ not in QUESTION_WORDS
+                              and t.pos_ not in ("PRON",)))
+    if first == "how" and len(lower) > 1 and lower[1] in ("many", "much"):
+        counted = measure = ""
+        head = tokens[1].head
+        if head.pos_ in ("NOUN", "PROPN") and head.i != tokens[1].i:
+            if lower[1] == "many":
+                counted = stem(head.lower_)
+            else:
+                measure = stem(head.lower_)  # "how much profit"
+        if lower[1] == "many":
+            labels = LABELS["count"]
+        elif any(t.lemma_ in PAYING for t in tokens) or measure:
+            labels = LABELS["money"]
+        else:
+            labels = LABELS["much"]
+        return Asked("number", labels, specifics=specifics, counted=counted,
+                     measure=measure, topic=topic, own_words=own)
+    if speaker is not None and first in ("what", "how", "did", "does", "has"):
+        # A person's name; else the subject itself when it is a name ("Zelenskyy");
+        # else, for "Nestle's chief executive", the role.
+        head = next((t for t in speaker if t.dep_ in ("nsubj", "nsubjpass")), speaker[-1])
+        names = tuple(t.text for t in speaker if t.ent_type_ == "PERSON") or (
+            (head.text,) if head.pos_ == "PROPN" else ())
+        surname = names[-1:]
+        roles = tuple(t.lower_ for t in speaker if t.pos_ == "NOUN")
+        said = frozenset(t.i for t in speaker)
+        return Asked("quote", speaker=" ".join(t.text for t in speaker),
+                     speaker_names=surname, speaker_roles=roles if not surname else (),
+                     specifics=tuple(s for s in specifics
+                                     if not any(k in {doc[i].text for i in said}
+                                                for k in s.keys())),
+                     topic=topic)
+    if first in ("who", "whom", "whose"):
+        verb = tokens[0].head
+        doer = verb.lemma_ if tokens[0].dep_ == "nsubj" and verb.pos_ == "VERB" \
+            and verb.lemma_ not in ("be", "have", "go") else ""
+        return Asked("who", LABELS["who"], specifics=specifics, topic=topic, own_words=own,
+                     subject_of=doer)
+    if first == "when":
+        return Asked("when", LABELS["when"], specifics=specifics, topic=topic, own_words=own)
+    if first == "where":
+        return Asked("where", LABELS["where"], specifics=specifics, topic=topic, own_words=own)
+    if first == "why" or lower[:2] == ["how", "come"]:
+        return Asked("why", specifics=specifics, topic=topic)
+    if first in ("what", "which"):
+        noun = _asked_noun(tokens)
+        kind = NOUN_KIND.get(noun.lower_) if noun is not None else None
+        if kind is not None:
+            labels = LABELS[kind]
+            measure = stem(noun.lower_) if kind in ("money", "percent", "count") else ""
+            kind = {"person": "who", "organisation": "who", "money": "number",
+                    "percent": "number", "count": "number"}.get(kind, kind)
+            return Asked(kind, labels, specifics=tuple(
+                s for s in specifics if noun.text not in s.text), topic=topic,
+                measure=measure, own_words=tuple(w for w in own if w != stem(noun.lower_)))
+        if set(lower) & _OVERVIEW_HEADS and any(t.lemma_ in ("be", "happen") for t in tokens):
+            return Asked("overview", specifics=specifics, topic=topic)
+    if first in ("explain", "describe") or lower[:3] == ["tell", "me", "about"]:
+        return Asked("overview", specifics=specifics, topic=topic)
+    return Asked("other", specifics=specifics, topic=topic)
+
+
+def _asked_noun(tokens):
+    """The noun a "what/which ..." question asks about: the noun right after the question
+    word ("which outlet"), or the subject of a "what was X's N" question."""
+    for t in tokens[1:5]:
+        if t.pos_ == "NOUN" and t.dep_ not in ("compound", "amod", "nmod"):
+            return t
+        if t.pos_ not in ("ADJ", "DET", "NUM", "NOUN", "ADP"):
+            break
+    if len(tokens) > 1 and tokens[1].lemma_ == "be":
+        return next((t for t in tokens[2:] if t.dep_ in ("nsubj", "attr") and t.pos_ == "NOUN"),
+                    None)
+    return None
+
+
+def _speaker(doc):
+    """The tokens of the subject of the question's reporting verb ("What did X say?"), or
+    None when it has none or the subject is the question word."""
+    for t in doc:
+        if t.pos_ == "VERB" and t.lemma_ in SPEECH_VERBS:
+            subject = next((c for c in t.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+            if subject is None or subject.lower_ in ("who", "what", "which", "that", "it",
+                                                      "this"):
+                return None
+            span = [w for w in subject.subtree if not w.is_punct and w.dep_ != "case"]
+            return span
+    return None

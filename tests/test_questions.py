@@ -1,0 +1,56 @@
+import pytest
+
+from rag import nlp
+from rag.questions import classify
+from rag.text import stem
+
+
+def asked(question):
+    return classify(question, nlp.parse([question])[0])
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("What did the Nato chief Mark Rutte say about Moscow?", "quote"),
+    ("What has the finance minister said?", "quote"),
+    ("Who will run the company from April?", "who"),
+    ("Which newspaper did she speak to?", "who"),
+    ("When did the bank cut rates?", "when"),
+    ("In which year did it open?", "other"),
+    ("Which year did the factory open?", "when"),
+    ("Where did the minister meet the unions?", "where"),
+    ("How many stores will close?", "number"),
+    ("How much did the firm pay for the stake?", "number"),
+    ("What were the group's total sales last year?", "number"),
+    ("Why did the shares fall?", "why"),
+    ("What is the row over the airport about?", "overview"),
+    ("Summarise the story about the merger.", "summary"),
+    ("Can you sum up the article?", "summary"),
+    ("What did the workers do?", "other"),
+])
+def test_the_kind_comes_from_the_question_word_and_the_noun_asked_about(question, kind):
+    assert asked(question).kind == kind
+
+
+def test_a_quote_question_names_its_speaker_by_surname_or_by_role():
+    a = asked("What did BA chief executive Rod Eddington say about the results?")
+    assert a.speaker_names == ("Eddington",) and not a.speaker_roles
+    role = asked("What did the bank's chief executive say about the merger?")
+    assert role.speaker_names == () and "executive" in role.speaker_roles
+
+
+def test_counts_and_amounts_want_the_right_entities():
+    many = asked("How many planes has the airline ordered?")
+    assert many.counted == stem("planes") and many.labels == {"CARDINAL", "QUANTITY"}
+    assert asked("How much did the firm pay for the stake?").labels == {"MONEY"}
+    assert asked("What was the bank's net profit for 2004?").measure == "profit"
+
+
+def test_specifics_are_the_names_and_numbers_the_question_fixes():
+    a = asked("How many Gurkhas is Britain sending to Sri Lanka in 2005?")
+    keys = [k for s in a.specifics for k in s.keys()]
+    assert "Sri" in keys and "Lanka" in keys and "2005" in keys
+
+
+def test_who_knows_the_verb_whose_doer_it_asks_for():
+    assert asked("Who sold the hotel to the Saudi group?").subject_of == "sell"
+    assert asked("Who has Vodafone picked to run Japan?").subject_of == ""

@@ -1,0 +1,99 @@
+import numpy as np
+
+from rag import nlp
+from rag.chunking import sentence_spans
+from rag.grounding import Evidence
+from rag.questions import classify
+from rag.shapes import coverage, extend_quote, paragraph, quotes, typed
+from rag.types import Article, Chunk, Passage
+
+
+def story(text, scores, article_id="a"):
+    """One article as one passage, its sentences scored as given (best first)."""
+    spans = tuple(sentence_spans(text))
+    a = Article(article_id, f"/{article_id}.txt", "Title", "2025-01-01", None, text)
+    p = Passage(Chunk(1, article_id, 0, 0, len(text), text, spans), a, 1.0)
+    evidence = [Evidence(0, s, e, text[s:e], sc, sc, sc) for (s, e), sc in
+                zip(spans, scores, strict=True)]
+    return [p], sorted(evidence, key=lambda ev: -ev.score)
+
+
+def asked(question):
+    return classify(question, nlp.parse([question])[0])
+
+
+def test_a_count_answers_with_the_number_that_counts_the_asked_noun():
+    text = ("Ryanair has ordered 70 Boeing 737-800 planes in a deal agreed in 2005. "
+            "The deal should create 2,500 jobs.")
+    passages, evidence = story(text, [0.9, 0.5])
+    q = "How many Boeing 737-800 planes has Ryanair ordered?"
+    shaped = typed(asked(q), q, evidence, passages)
+    assert shaped.span == "70"
+    assert shaped.verified.text.startswith("70 \u2014 \u201cRyanair has ordered 70")
+    assert shaped.verified.citations[0].quote == text[:text.index(" The deal")]
+
+
+def test_a_near_miss_is_no_answer_when_the_question_s_specifics_are_not_there():
+    text = "Britain is sending 120 Gurkhas to Indonesia to help after the tsunami."
+    passages, evidence = story(text, [0.8])
+    q = "How many Gurkhas is Britain sending to Sri Lanka?"
+    assert typed(asked(q), q, evidence, passages) is None
+    q = "How many Gurkhas is Britain sending to Indonesia?"
+    assert typed(asked(q), q, evidence, passages).span == "120"
+
+
+def test_an_amount_needs_money_and_what_was_measured():
+    text = "Nestle is to raise its dividend by 11% after paying back some of its debt."
+    passages, evidence = story(text, [0.8])
+    q = "What was Nestle's net profit for 2004?"
+    assert typed(asked(q), q, evidence, passages) is None
+
+
+def test_who_did_it_is_the_doer_not_whom_it_was_done_to():
+    text = ("The Savoy hotel has been sold to a group led by HBOS bank. "
+            "Quinlan Private sold the Savoy after two years.")
+    passages, evidence = story(text, [0.9, 0.6])
+    q = "Who sold the Savoy hotel?"
+    assert typed(asked(q), q, evidence, passages).span == "Quinlan Private"
+
+
+def test_a_speaker_s_own_statements_and_never_another_speaker_s():
+    text = ("Lord Butler attacked the government's use of intelligence.\n\n"
+            "\u201cThe process was too informal,\u201d Lord Butler said.\n\n"
+            "Boris Johnson defended the prime minister. \u201cHe acted in good faith,\u201d "
+            "he said.")
+    passages, evidence = story(text, [0.5, 0.9, 0.6, 0.7])
+    shaped = quotes(asked("What did Boris Johnson say about Lord Butler's attack?"),
+                    evidence, passages)
+    assert [c.quote for c in shaped.verified.citations] == [
+        "\u201cHe acted in good faith,\u201d he said."]
+    nobody = quotes(asked("What did Gordon Brown say about Lord Butler's attack?"),
+                    evidence, passages)
+    assert nobody is None
+
+
+def test_a_quotation_is_quoted_to_its_closing_mark():
+    text = ('Intro.\n\nHe said: "We are ready. We will sign it today," Mr Lavrov said. '
+            "Then he left.")
+    start = text.index("He said")
+    first_end = text.index("ready.") + len("ready.")
+    s, e = extend_quote(text, start, first_end)
+    assert text[s:e] == 'He said: "We are ready. We will sign it today," Mr Lavrov said.'
+    inner = text.index("We will")
+    s, e = extend_quote(text, inner, text.index("Mr Lavrov said.") + len("Mr Lavrov said."))
+    assert text[s:e].startswith('"We are ready.')
+    assert paragraph(text, start, first_end) == (8, len(text))
+
+
+def test_a_summary_starts_with_the_lede_and_keeps_the_article_s_order():
+    text = ("Federated is to buy May for $11bn. It creates the largest chain in the US. "
+            "About 1,000 stores will trade. Shares rose. Analysts were wary.")
+    passages, evidence = story(text, [0.4, 0.9, 0.8, 0.3, 0.2])
+    vectors = {("a", ev.start): np.eye(5, dtype=np.float32)[i]
+               for i, ev in enumerate(sorted(evidence, key=lambda ev: ev.start))}
+    shaped = coverage(evidence, passages, vectors, 3, lede=True)
+    quotes_ = [c.quote for c in shaped.verified.citations]
+    assert quotes_[0] == "Federated is to buy May for $11bn." and len(quotes_) == 3
+    assert [c.start for c in shaped.verified.citations] == sorted(
+        c.start for c in shaped.verified.citations)
+    assert shaped.verified.text.startswith("- Federated is to buy May for $11bn. [1]\n- ")
