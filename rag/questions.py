@@ -109,7 +109,7 @@ def classify(question: str, doc) -> Asked:
                       and Specific(e.text, e.label_).keys())
     topic = " ".join(t.text for t in tokens if t.lower_ not in META_WORDS)
     speaker = _speaker(doc)
-    if set(lower) & _SUMMARY or ("sum", "up") in zip(lower, lower[1:]):
+    if set(lower) & _SUMMARY or ("sum", "up") in zip(lower, lower[1:], strict=False):
         return Asked("summary", specifics=specifics, topic=topic)
     own = tuple(dict.fromkeys(stem(t.lower_) for t in tokens if t.is_alpha
                               and t.lower_ not in STOPWORDS and t.lower_ not in QUESTION_WORDS
