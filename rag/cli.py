@@ -266,16 +266,19 @@ def serve(index_dir, seeds_dir, host, port, auth, model) -> None:
                    "address can use it.", err=True)
     click.echo(f"Indexing {seeds} ...", err=True)
     _print_report(bot.index([seeds], show_progress=True), False)
-    from ui.app import build
+    from ui.app import CSS, build
+
+    from . import nlp
 
     demo = build(bot, seeds)
-    click.echo(f"Loading the LLM ({bot.settings.model}) ...", err=True)
+    click.echo(f"Loading the LLM ({bot.settings.model}) and the NLP model ...", err=True)
     bot.generator.llm  # noqa: B018 - load now: the first question is answered at full speed
+    nlp.load()
     click.echo(f"Embedder: {bot.embedder.model_id}; LLM: {bot.settings.model}", err=True)
     click.echo(f"Chat page: http://{host}:{port}/", err=True)
     demo.queue(default_concurrency_limit=8).launch(
         server_name=host, server_port=port, auth=credentials, show_error=False, quiet=True,
-        footer_links=[])
+        footer_links=[], css=CSS)
 
 
 @cli.group()

@@ -286,9 +286,13 @@ def broken(answer) -> list[str]:
     if own.count("\u201c") != own.count("\u201d") or own.count('"') % 2:
         problems.append("unbalanced quotation marks")
     if answer.citations:
+        ends = {" ".join(c.quote.split())[-30:] for c in answer.citations}
         for claim in re.split(r"\s*\[\d+\]\s*", text):
-            claim = claim.strip().lstrip("- ").strip()
-            if claim and not claim.endswith(_ENDS):
+            claim = " ".join(claim.strip().lstrip("- ").split()).rstrip("\u201d")
+            # A claim ends as a sentence does, or exactly where its cited source sentence
+            # ends (a source may end a sentence with a reference mark: ".:245").
+            if claim and not claim.endswith(_ENDS) and not any(
+                    claim.endswith(e) for e in ends):
                 problems.append(f"cut off: {claim[-40:]!r}")
                 break
     return problems

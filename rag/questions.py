@@ -93,6 +93,7 @@ class Asked:
     measure: str = ""  # number: the stem of the quantity asked for ("profit")
     own_words: tuple[str, ...] = ()  # stems of the question's own content words
     subject_of: str = ""  # who: the lemma of the verb whose subject "who" is ("sell")
+    about_speech: bool = False  # the question asks about a saying ("Who did he tell?")
     topic: str = ""  # the question without its question and meta words
 
 
@@ -145,12 +146,14 @@ def classify(question: str, doc) -> Asked:
                                      if not any(k in {doc[i].text for i in said}
                                                 for k in s.keys())),
                      topic=topic)
+    if first in ("who", "whom", "whose", "which", "what"):
+        spoken = any(t.lemma_ in SPEECH_VERBS for t in tokens)
     if first in ("who", "whom", "whose"):
         verb = tokens[0].head
         doer = verb.lemma_ if tokens[0].dep_ == "nsubj" and verb.pos_ == "VERB" \
             and verb.lemma_ not in ("be", "have", "go") else ""
         return Asked("who", LABELS["who"], specifics=specifics, topic=topic, own_words=own,
-                     subject_of=doer)
+                     subject_of=doer, about_speech=spoken)
     if first == "when":
         return Asked("when", LABELS["when"], specifics=specifics, topic=topic, own_words=own)
     if first == "where":
@@ -167,7 +170,8 @@ def classify(question: str, doc) -> Asked:
                     "percent": "number", "count": "number"}.get(kind, kind)
             return Asked(kind, labels, specifics=tuple(
                 s for s in specifics if noun.text not in s.text), topic=topic,
-                measure=measure, own_words=tuple(w for w in own if w != stem(noun.lower_)))
+                measure=measure, own_words=tuple(w for w in own if w != stem(noun.lower_)),
+                about_speech=spoken)
         if set(lower) & _OVERVIEW_HEADS and any(t.lemma_ in ("be", "happen") for t in tokens):
             return Asked("overview", specifics=specifics, topic=topic)
     if first in ("explain", "describe") or lower[:3] == ["tell", "me", "about"]:
@@ -189,15 +193,24 @@ def _asked_noun(tokens):
     return None
 
 
+# The verbs that make a question ask for someone's words ("What did X say / tell / write
+# about Y?"); "called", "thought" or "added" in a question rarely do.
+ASKING_VERBS = frozenset("say tell comment claim warn argue insist explain admit suggest "
+                         "state predict reply respond write announce describe".split())
+
+
 def _speaker(doc):
     """The tokens of the subject of the question's reporting verb ("What did X say?"), or
-    None when it has none or the subject is the question word."""
+    None when it has none, the subject is the question word, or it is not someone (a
+    name, a pronoun or a noun with no capital: "the campaign")."""
     for t in doc:
-        if t.pos_ == "VERB" and t.lemma_ in SPEECH_VERBS:
+        if t.pos_ == "VERB" and t.lemma_ in ASKING_VERBS:
             subject = next((c for c in t.children if c.dep_ in ("nsubj", "nsubjpass")), None)
             if subject is None or subject.lower_ in ("who", "what", "which", "that", "it",
                                                       "this"):
                 return None
             span = [w for w in subject.subtree if not w.is_punct and w.dep_ != "case"]
-            return span
+            someone = subject.pos_ in ("PROPN", "PRON") or subject.ent_type_ in (
+                "PERSON", "ORG", "NORP", "GPE") or NOUN_KIND.get(subject.lower_) == "person"
+            return span if someone else None
     return None

@@ -53,14 +53,30 @@ _TOKEN = re.compile(r"[^\W_]+(?:[.,][0-9]+)*")
 
 
 def holds(asked: Asked, scope: str) -> bool:
-    """Whether ``scope`` holds every specific the question names (as whole words, case
-    aside; a number as written, "11.5bn" or "30,000")."""
+    """Whether ``scope`` holds every specific the question names: a number as written
+    ("11.5bn", "2004"); a word as a word of the same stem ("Grammys", "Grammy"), or, for
+    a name of six letters or more, one letter apart ("ARPNET", "ARPANET")."""
     found = {w.lower() for w in _TOKEN.findall(scope)}
+    stems = {stem(w) for w in found}
     for specific in asked.specifics:
         for key in specific.keys():
-            if not all(k.lower() in found for k in _TOKEN.findall(key)):
+            for k in _TOKEN.findall(key):
+                k = k.lower()
+                if k in found or (not k[:1].isdigit() and (stem(k) in stems or (
+                        len(k) >= 6 and any(_one_apart(k, w) for w in found)))):
+                    continue
                 return False
     return True
+
+
+def _one_apart(a: str, b: str) -> bool:
+    """Whether two words differ by one inserted, deleted or changed letter."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return a == b
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
 
 
 def _scope(passages: Sequence[Passage], ev: Evidence) -> str:
@@ -157,7 +173,8 @@ def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = ""):
     if asked.measure and asked.measure not in stems:
         return None
     anchors = [t for t, st in zip(doc, stems, strict=True) if st in asked_words]
-    speakers = _speech_parties(doc) if asked.kind == "who" else set()
+    speakers = _speech_parties(doc) if asked.kind == "who" and not asked.about_speech \
+        else set()
     # "Who sold X?": where the sentence has the verb, the answer is who did it (its
     # subject, or the agent of a passive), not whom it was done to.
     doers = _doers(doc, role) if role else None
@@ -184,6 +201,13 @@ def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = ""):
             second = asked.kind == "where" and e.label_ == "ORG"
             found.append((second, hops, min((abs(e.start - a.i) for a in anchors),
                                             default=0), e))
+    if not found and asked.kind == "when":
+        # A year inside another entity ("the Teaching Council Act 2001").
+        years = [doc[t.i:t.i + 1] for t in doc if t.text.isdigit() and len(t.text) == 4
+                 and 1000 <= int(t.text) <= 2100 and stem(t.text) not in asked_words]
+        found = [(False, min((_hops(y.root, a) for a in anchors), default=0), 0, y)
+                 for y in years]
+        found = [f for f in found if f[1] <= TIE]
     return min(found, key=lambda f: f[:3])[3] if found else None
 
 
@@ -296,7 +320,9 @@ def quotes(asked: Asked, evidence: Sequence[Evidence], passages: Sequence[Passag
     chosen.sort(key=lambda x: -x[0])
     best = chosen[0][0]
     kept = [c for c in chosen if c[0] >= best - QUOTE_MARGIN / 2][:most]
-    kept.sort(key=lambda x: x[1])
+    # The speaker's own words first (a quotation of five words or more), then what they
+    # were reported to say; each group closest to the question first.
+    kept.sort(key=lambda x: (not _direct(x[3].article.text[x[1]:x[2]]), -x[0]))
     citations, parts, seen = [], [], set()
     for _, s, e, p in kept:
         if any(s < e2 and s2 < e for s2, e2 in seen):
@@ -306,6 +332,14 @@ def quotes(asked: Asked, evidence: Sequence[Evidence], passages: Sequence[Passag
         citations.append(c)
         parts.append(f"{_quoted(c.quote)} [{c.n}]")
     return Shaped(Verified(" ".join(parts), tuple(citations)))
+
+
+_QUOTATION = re.compile(r"[\u201c\"]([^\u201d\"]+)[\u201d\"]")
+
+
+def _direct(text: str) -> bool:
+    """Whether the text quotes someone's own words (five words or more in marks)."""
+    return any(len(q.split()) >= 5 for q in _QUOTATION.findall(text))
 
 
 def statements(asked: Asked, evidence: Sequence[Evidence], passages: Sequence[Passage]
@@ -350,14 +384,14 @@ def statements(asked: Asked, evidence: Sequence[Evidence], passages: Sequence[Pa
 
 
 def _subject_person(doc) -> str:
-    """The person a sentence is about: a named person as its subject (or, failing that,
-    the last person it names), so that a later "he" or "she" refers to them."""
+    """The person a sentence is about: a named person as its subject (a name in a
+    by-phrase or an object does not change whom a later "he" or "she" refers to)."""
     for e in doc.ents:
         if e.label_ == "PERSON" and any(t.dep_ in ("nsubj", "nsubjpass") or
-                                        t.head.dep_ in ("nsubj", "nsubjpass") for t in e):
+                                        t.head.dep_ in ("nsubj", "nsubjpass", "appos")
+                                        for t in e):
             return e.text
-    persons = [e.text for e in doc.ents if e.label_ == "PERSON"]
-    return persons[-1] if persons else ""
+    return ""
 
 
 def _may_attribute(sentence: str) -> bool:

@@ -1,6 +1,7 @@
 """The running app, as users meet it: a real HTTP client and a real browser."""
 
 import os
+import re
 import shutil
 import socket
 from contextlib import contextmanager
@@ -149,6 +150,47 @@ def test_browser_chat_upload_and_ask(server, tmp_path):
         expect(chat.locator("mark", has_text="Maasvlakte Three").first).to_be_visible(
             timeout=120_000)
         page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
+
+
+# Records the text of the last answer on the page at every change, leaving status lines
+# out (they say what the assistant is doing and are not part of the answer).
+WATCH_ANSWER = """() => {
+  window.__shown = [];
+  const grab = () => {
+    const bots = document.querySelectorAll('#chat [data-testid="bot"]');
+    if (!bots.length) return;
+    const copy = bots[bots.length - 1].cloneNode(true);
+    copy.querySelectorAll('.status').forEach(e => e.remove());
+    const text = copy.innerText.replace(/\\s+/g, ' ').trim();
+    if (text && window.__shown[window.__shown.length - 1] !== text) window.__shown.push(text);
+  };
+  new MutationObserver(grab).observe(document.body,
+    {subtree: true, childList: true, characterData: true});
+}"""
+
+
+@needs_chromium
+@pytest.mark.parametrize("question, wanted", [
+    ("What did Lavrov say about which targets Russia attacks?", "military"),
+    ("Summarize the article.", "Lavrov"),
+    ("What did Macron say about the strikes?", "couldn't find"),
+])
+def test_text_shown_while_answering_is_never_taken_back(server, question, wanted):
+    from playwright.sync_api import expect
+
+    url, _, _ = server
+    with browser_page(url) as page:
+        page.evaluate(WATCH_ANSWER)
+        chat = ask(page, question)
+        expect(chat).to_contain_text(wanted, timeout=120_000)
+        page.wait_for_timeout(1500)  # let the last update land
+        shown = page.evaluate("window.__shown")
+    assert shown, "nothing was recorded"
+    final = shown[-1]
+    for earlier in shown[:-1]:
+        assert final.startswith(earlier), f"{earlier!r} was taken back for {final!r}"
+    answer = re.split(r"Sources|Closest passages", final)[0]
+    assert "\u2026" not in answer  # no status line or cut-off mark left in the answer
 
 
 @needs_chromium

@@ -54,3 +54,15 @@ def test_specifics_are_the_names_and_numbers_the_question_fixes():
 def test_who_knows_the_verb_whose_doer_it_asks_for():
     assert asked("Who sold the hotel to the Saudi group?").subject_of == "sell"
     assert asked("Who has Vodafone picked to run Japan?").subject_of == ""
+
+
+def test_a_question_about_a_saying_knows_it():
+    assert asked("Which outlet did he say it to?").about_speech
+    assert not asked("Which company bought the brewer?").about_speech
+
+
+def test_called_thought_or_added_do_not_make_a_quote_question():
+    for q in ("What was the advertising campaign called?",
+              "What type of image was the inventor thought to have taken?",
+              "What action by the reformer added to the unrest?"):
+        assert asked(q).kind != "quote", q

@@ -25,6 +25,9 @@ from .articles import Library, Pending
 from .render import escape, plain_answer, render_answer
 
 log = logging.getLogger(__name__)
+#: The status line shown while an answer is being made: apart from the answer, in grey.
+CSS = ".status { color: var(--body-text-color-subdued); font-style: italic; }"
+
 UNEXPECTED = ("Something went wrong while answering that (the server log has the details). "
               "Please try again.")
 #: Seconds between checks for a new index generation written elsewhere.
