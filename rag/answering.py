@@ -150,7 +150,28 @@ class Answerer:
                             speaker_roles=earlier_asked.speaker_roles)
         if asked.kind == "summary" and query == question:
             query = asked.topic
+        if query != question and any(t.lower_ in ("he", "she", "him", "her") for t in doc):
+            asked = self._refer_back(asked, history)
         return asked, query
+
+    @staticmethod
+    def _refer_back(asked: Asked, history: Sequence) -> Asked:
+        """In a follow-up, "he" or "she" is the person the last answer named as its direct
+        answer ("Who has Vodafone picked?" - "William Morrow" - "When does he take
+        over?"): that person becomes one of the question's specifics, to be named in the
+        very sentence the answer comes from."""
+        from . import nlp
+        from .questions import Specific
+
+        last = turns(history)[-1].answer if turns(history) else None
+        span = getattr(last, "span", None)
+        if not span:
+            return asked
+        people = [e.text for e in nlp.parse([span])[0].ents if e.label_ == "PERSON"]
+        if not people:
+            return asked
+        return replace(asked, specifics=(*asked.specifics,
+                                         Specific(people[0], "PERSON", near=True)))
 
     def ground(self, question: str, history: Sequence, filters: Filters | None,
                query: str | None = None) -> Grounds:

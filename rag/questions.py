@@ -69,6 +69,7 @@ class Specific:
 
     text: str
     label: str  # the entity label, or "NUM" for a bare number
+    near: bool = False  # must be in the answer's own sentence (a follow-up's "he")
 
     def keys(self) -> list[str]:
         """The words that must be found: a person's surname; every capitalised word of
@@ -125,7 +126,7 @@ def classify(question: str, doc) -> Asked:
                 measure = stem(head.lower_)  # "how much profit"
         if lower[1] == "many":
             labels = LABELS["count"]
-        elif any(t.lemma_ in PAYING for t in tokens) or measure:
+        elif any(t.lemma_ in PAYING or stem(t.lower_) in PAYING for t in tokens) or measure:
             labels = LABELS["money"]
         else:
             labels = LABELS["much"]

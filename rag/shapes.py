@@ -52,13 +52,16 @@ def paragraph(text: str, start: int, end: int) -> tuple[int, int]:
 _TOKEN = re.compile(r"[^\W_]+(?:[.,][0-9]+)*")
 
 
-def holds(asked: Asked, scope: str) -> bool:
+def holds(asked: Asked, scope: str, near: str | None = None) -> bool:
     """Whether ``scope`` holds every specific the question names: a number as written
     ("11.5bn", "2004"); a word as a word of the same stem ("Grammys", "Grammy"), or, for
     a name of six letters or more, one letter apart ("ARPNET", "ARPANET")."""
     found = {w.lower() for w in _TOKEN.findall(scope)}
     stems = {stem(w) for w in found}
+    close = {w.lower() for w in _TOKEN.findall(near)} if near is not None else found
     for specific in asked.specifics:
+        if specific.near and not all(k.lower() in close for k in specific.keys()):
+            return False
         for key in specific.keys():
             for k in _TOKEN.findall(key):
                 k = k.lower()
@@ -116,12 +119,14 @@ def typed(asked: Asked, question: str, evidence: Sequence[Evidence],
     own = set(asked.own_words)
     candidates = [ev for ev in _with_next(_ranked(evidence, TYPED_MARGIN), evidence,
                                           passages)
-                  if holds(asked, _scope(passages, ev))][:limit]
+                  if holds(asked, _scope(passages, ev), ev.text)][:limit]
     if follow_up and own:
         candidates.sort(key=lambda ev: not own & {stem(w) for w in words(ev.text)})
     if not candidates:
         return None
     asked_words = {stem(w) for w in words(question) if w not in STOPWORDS}
+    # A follow-up's "he" is one of the question's words too ("When does he take over?").
+    asked_words |= {stem(k.lower()) for s in asked.specifics if s.near for k in s.keys()}
     docs = nlp.parse([ev.text for ev in candidates])
     for ev, doc in zip(candidates, docs, strict=True):
         span = _best_entity(asked, doc, asked_words, asked.subject_of)

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from conftest import SEED, TEXT, FakeEmbedder, ScriptedGenerator, write
 
@@ -129,6 +131,34 @@ def test_real_models_answer_and_refuse_on_the_seed(tmp_path):
     again = bot.ask("What did Rutte say?")
     assert "HACKED" not in again.text and any(
         "Russian court" in c.quote for c in again.citations)
+
+
+@pytest.mark.slow
+def test_real_models_answer_each_kind_of_question_on_the_seed(tmp_path):
+    """The shapes of #15 with the bundled models, as a reader asks on the seed article."""
+    from rag.evaluation import broken
+    from rag.types import Turn
+
+    folder = tmp_path / "seeds"
+    write(folder / SEED.name, SEED.read_bytes())
+    bot = Assistant(Settings(index_dir=tmp_path / "index"))
+    bot.index([folder])
+    summary = bot.ask("Summarize the article.")
+    assert summary.kind == "summary" and len(summary.citations) >= 3
+    lavrov = bot.ask("What did Lavrov say?")
+    outlet = bot.ask("Which outlet did he say it to?",
+                     history=[Turn("What did Lavrov say?", lavrov)])
+    assert outlet.text.startswith("CBS News") and outlet.span == "CBS News"
+    targets = bot.ask("What did Lavrov say about which targets Russia attacks?")
+    assert "We only target military goals" in targets.text
+    assert re.sub(r"\s*\[\d+\]$", "", targets.text).endswith(("\u201d", '"'))
+    rutte = bot.ask("What did Rutte say?")
+    assert rutte.citations and all("Rutte" in c.quote for c in rutte.citations)
+    assert bot.ask("What did Rutte say about China?").refused
+    crimea = bot.ask("When did Moscow annex Crimea?")
+    assert crimea.span == "2014" and crimea.text.startswith("2014")
+    for answer in (summary, lavrov, outlet, targets, rutte, crimea):
+        assert broken(answer) == [], answer.text
 
 
 def test_history_as_pairs_messages_or_turns():

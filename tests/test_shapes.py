@@ -97,3 +97,18 @@ def test_a_summary_starts_with_the_lede_and_keeps_the_article_s_order():
     assert [c.start for c in shaped.verified.citations] == sorted(
         c.start for c in shaped.verified.citations)
     assert shaped.verified.text.startswith("- Federated is to buy May for $11bn. [1]\n- ")
+
+
+def test_a_follow_up_s_he_is_the_person_the_last_answer_named():
+    from dataclasses import replace
+
+    from rag.questions import Specific
+
+    text = ("Mr Tsuda was appointed president only two months ago. "
+            "Mr Morrow will succeed Shiro Tsuda as president in April.")
+    passages, evidence = story(text, [0.9, 0.6])
+    q = "When does he take over?"
+    plain = typed(asked(q), q, evidence, passages)
+    assert plain is None or plain.span != "April"  # without the referent: no good answer
+    referent = replace(asked(q), specifics=(Specific("William Morrow", "PERSON", near=True),))
+    assert typed(referent, q, evidence, passages).span == "April"
