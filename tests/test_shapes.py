@@ -4,7 +4,7 @@ from rag import nlp
 from rag.chunking import sentence_spans
 from rag.grounding import Evidence
 from rag.questions import classify
-from rag.shapes import coverage, extend_quote, paragraph, quotes, typed
+from rag.shapes import coverage, typed
 from rag.types import Article, Chunk, Passage
 
 
@@ -57,32 +57,6 @@ def test_who_did_it_is_the_doer_not_whom_it_was_done_to():
     assert typed(asked(q), q, evidence, passages).span == "Quinlan Private"
 
 
-def test_a_speaker_s_own_statements_and_never_another_speaker_s():
-    text = ("Lord Butler attacked the government's use of intelligence.\n\n"
-            "\u201cThe process was too informal,\u201d Lord Butler said.\n\n"
-            "Boris Johnson defended the prime minister. \u201cHe acted in good faith,\u201d "
-            "he said.")
-    passages, evidence = story(text, [0.5, 0.9, 0.6, 0.7])
-    shaped = quotes(asked("What did Boris Johnson say about Lord Butler's attack?"),
-                    evidence, passages)
-    assert [c.quote for c in shaped.verified.citations] == [
-        "\u201cHe acted in good faith,\u201d he said."]
-    nobody = quotes(asked("What did Gordon Brown say about Lord Butler's attack?"),
-                    evidence, passages)
-    assert nobody is None
-
-
-def test_a_quotation_is_quoted_to_its_closing_mark():
-    text = ('Intro.\n\nHe said: "We are ready. We will sign it today," Mr Lavrov said. '
-            "Then he left.")
-    start = text.index("He said")
-    first_end = text.index("ready.") + len("ready.")
-    s, e = extend_quote(text, start, first_end)
-    assert text[s:e] == 'He said: "We are ready. We will sign it today," Mr Lavrov said.'
-    inner = text.index("We will")
-    s, e = extend_quote(text, inner, text.index("Mr Lavrov said.") + len("Mr Lavrov said."))
-    assert text[s:e].startswith('"We are ready.')
-    assert paragraph(text, start, first_end) == (8, len(text))
 
 
 def test_a_summary_starts_with_the_lede_and_keeps_the_article_s_order():

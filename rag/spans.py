@@ -1,0 +1,116 @@
+"""Spans of article text an answer may quote: paragraphs, the question's specifics in
+them, quotations followed to their closing mark, and the best sentences of a pool."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .grounding import Evidence, Verified
+from .questions import Asked
+from .text import stem
+
+
+@dataclass(frozen=True)
+class Shaped:
+    verified: Verified
+    span: str | None = None
+
+
+def paragraph(text: str, start: int, end: int) -> tuple[int, int]:
+    """The blank-line block of ``text`` that holds ``start..end``."""
+    before = text.rfind("\n\n", 0, start)
+    after = text.find("\n\n", end)
+    return (0 if before < 0 else before + 2), (len(text) if after < 0 else after)
+
+
+_TOKEN = re.compile(r"[^\W_]+(?:[.,][0-9]+)*")
+
+
+def holds(asked: Asked, scope: str, near: str | None = None) -> bool:
+    """Whether ``scope`` holds every specific the question names: a number as written
+    ("11.5bn", "2004"); a word as a word of the same stem ("Grammys", "Grammy"), or, for
+    a name of six letters or more, one letter apart ("ARPNET", "ARPANET")."""
+    found = {w.lower() for w in _TOKEN.findall(scope)}
+    stems = {stem(w) for w in found}
+    close = {w.lower() for w in _TOKEN.findall(near)} if near is not None else found
+    for specific in asked.specifics:
+        if specific.near and not all(k.lower() in close for k in specific.keys()):
+            return False
+        for key in specific.keys():
+            for k in _TOKEN.findall(key):
+                k = k.lower()
+                if k in found or (not k[:1].isdigit() and (stem(k) in stems or (
+                        len(k) >= 6 and any(_one_apart(k, w) for w in found)))):
+                    continue
+                return False
+    return True
+
+
+def _one_apart(a: str, b: str) -> bool:
+    """Whether two words differ by one inserted, deleted or changed letter."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return a == b
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+def ranked_sentences(evidence: Sequence[Evidence], margin: float) -> list[Evidence]:
+    """The sentences within ``margin`` of the best, best first, each once."""
+    if not evidence:
+        return []
+    best = evidence[0].score
+    seen, out = set(), []
+    for ev in evidence:
+        if ev.score < best - margin:
+            break
+        if (ev.passage, ev.start) in seen or (ev.text, ev.start) in seen:
+            continue
+        seen.add((ev.text, ev.start))
+        out.append(ev)
+    return out
+
+
+# -- typed answers ---------------------------------------------------------------------
+
+
+def extend_quote(text: str, start: int, end: int, reach: int = 600) -> tuple[int, int]:
+    """``start..end`` widened, within its paragraph and ``reach`` characters, to the
+    quotation marks around it: a sentence that ends a quotation begun a sentence earlier
+    starts at its opening mark, one that opens a quotation runs to its closing mark and
+    the end of that sentence ('..." he said.'), so no quote is cut off."""
+    ps, pe = paragraph(text, start, end)
+
+    def inside(pos: int) -> str | None:
+        """The mark of the quotation ``pos`` is inside, if any."""
+        seg = text[ps:pos]
+        if seg.count("\u201c") > seg.count("\u201d"):
+            return "\u201c"
+        if seg.count('"') % 2:
+            return '"'
+        return None
+
+    mark = inside(start)
+    if mark is not None:
+        at = text.rfind(mark, max(ps, start - reach), start)
+        if at >= 0:
+            start = at
+    mark = inside(end)
+    if mark is not None:
+        closer = "\u201d" if mark == "\u201c" else '"'
+        at = text.find(closer, end, min(pe, end + reach))
+        if at >= 0:
+            end = at + 1
+            tail = re.search(r"[.!?](?=\s|$)", text[end:min(pe, end + 200)])
+            if tail is not None:
+                end += tail.end()
+    return start, end
+
+
+def quoted(quote: str) -> str:
+    """A source sentence shown as a quotation: in marks unless it has its own."""
+    quote = " ".join(quote.split())
+    return quote if any(m in quote for m in '"\u201c\u201d') else f"\u201c{quote}\u201d"

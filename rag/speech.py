@@ -1,0 +1,168 @@
+"""Who said what: a sentence's speaker from its reporting verb, and a speaker's own
+statements in an article (``quotes``, the answer to "What did X say (about Y)?").
+
+Names are matched by one rule: a person is their surname as a whole word ("Mr Brown",
+"Gordon Brown" and "Brown" all match "Brown"); a statement whose subject is "he" or "she"
+belongs to the person last named as the subject of a sentence before it in the article;
+a quotation with no reporting verb continues the speaker of the sentence before it in
+its paragraph.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from . import nlp
+from .grounding import Evidence, Verified, citation
+from .questions import SPEECH_VERBS, Asked
+from .spans import Shaped, extend_quote, holds, paragraph, quoted, ranked_sentences
+from .text import STOPWORDS
+from .types import Passage
+
+QUOTE_MARGIN = 0.3
+OPEN_QUOTES = "\u201c\""
+_PRONOUNS = frozenset({"he", "she"})
+
+
+def speaker_of(sent, last_named: str) -> tuple[str, bool] | None:
+    """(who speaks, whether named here) in a parsed sentence with a reporting verb:
+    the verb's subject ("Lavrov said"), "according to X", or, for "he"/"she", the person
+    named last before it."""
+    for t in sent:
+        if t.lower_ == "according" and t.i + 1 < len(sent) and sent[t.i + 1].lower_ == "to":
+            target = next((c for c in sent[t.i + 1].children if c.dep_ == "pobj"), None)
+            if target is not None:
+                return " ".join(w.text for w in target.subtree), True
+        if t.pos_ in ("VERB", "AUX") and t.lemma_ in SPEECH_VERBS:
+            subject = next((c for c in t.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+            if subject is None:
+                continue
+            if subject.lower_ in _PRONOUNS:
+                return (last_named, False) if last_named else None
+            return " ".join(w.text for w in subject.subtree), True
+    return None
+
+
+def quotes(asked: Asked, evidence: Sequence[Evidence], passages: Sequence[Passage],
+           most: int = 3) -> Shaped | None:
+    """Up to ``most`` statements of the asked speaker, closest to the question first
+    chosen, shown in the article's order, each cited; None when the articles hold none."""
+    if not asked.speaker_names and not asked.speaker_roles:
+        return None
+    ranked = ranked_sentences(evidence, QUOTE_MARGIN)
+    articles: list[str] = []
+    for ev in ranked:
+        aid = passages[ev.passage].article.id
+        if aid not in articles:
+            articles.append(aid)
+    chosen: list[tuple[float, int, int, Passage]] = []
+    for aid in articles[:2]:
+        said = statements(asked, [ev for ev in evidence if passages[ev.passage].article.id
+                                  == aid], passages)
+        for ev, (s, e) in said:
+            # A statement scores as its best sentence (a quotation may span several).
+            score = max(x.score for x in evidence if passages[x.passage].article.id == aid
+                        and (x is ev or s <= x.start < e))
+            # The question's specifics anywhere in the article: what a speaker said about
+            # Y is often one paragraph away from where Y is named.
+            if score >= ranked[-1].score and holds(asked, passages[ev.passage].article.text):
+                chosen.append((score, s, e, passages[ev.passage]))
+        if chosen:
+            break
+    if not chosen:
+        return None
+    chosen.sort(key=lambda x: -x[0])
+    best = chosen[0][0]
+    kept = [c for c in chosen if c[0] >= best - QUOTE_MARGIN / 2][:most]
+    # The speaker's own words first (a quotation of five words or more), then what they
+    # were reported to say; each group closest to the question first.
+    kept.sort(key=lambda x: (not _direct(x[3].article.text[x[1]:x[2]]), -x[0]))
+    citations, parts, seen = [], [], set()
+    for _, s, e, p in kept:
+        if any(s < e2 and s2 < e for s2, e2 in seen):
+            continue
+        seen.add((s, e))
+        c = citation(len(citations) + 1, p, s, e)
+        citations.append(c)
+        parts.append(f"{quoted(c.quote)} [{c.n}]")
+    return Shaped(Verified(" ".join(parts), tuple(citations)))
+
+
+_QUOTATION = re.compile(r"[\u201c\"]([^\u201d\"]+)[\u201d\"]")
+
+
+def _direct(text: str) -> bool:
+    """Whether the text quotes someone's own words (five words or more in marks)."""
+    return any(len(q.split()) >= 5 for q in _QUOTATION.findall(text))
+
+
+def statements(asked: Asked, evidence: Sequence[Evidence], passages: Sequence[Passage]
+               ) -> list[tuple[Evidence, tuple[int, int]]]:
+    """The sentences of one article attributed to the asked speaker, with the span to
+    quote (a quotation that runs on is followed to its closing mark)."""
+    if not evidence:
+        return []
+    article = passages[evidence[0].passage].article
+    text = article.text
+    by_start = {}
+    for ev in evidence:
+        by_start.setdefault(ev.start, ev)
+    ordered = [by_start[s] for s in sorted(by_start)]
+    docs = dict(zip((ev.start for ev in ordered), nlp.parse([ev.text for ev in ordered]),
+                    strict=True))
+    out, last_named, speaker_here = [], "", None
+    roles = set(asked.speaker_roles)
+    names = set(asked.speaker_names)
+    for ev in ordered:
+        doc = docs[ev.start]
+        found = speaker_of(doc, last_named) if _may_attribute(ev.text) else None
+        last_named = _subject_person(doc) or last_named
+        if found is not None:
+            who, named = found
+            if roles and named and roles <= {w.lower() for w in who.split()}:
+                names |= {w for w in who.split() if w[:1].isupper()
+                          and w.lower() not in STOPWORDS}  # "chief executive Peter Brabeck"
+            speaker_here = who
+            if _matches(who, names, roles):
+                out.append((ev, extend_quote(text, ev.start, ev.end)))
+            continue
+        # A quotation with no reporting verb continues the speaker of the sentence before
+        # it in the same paragraph.
+        if speaker_here and ev.text.lstrip()[:1] in OPEN_QUOTES and out and \
+                paragraph(text, ev.start, ev.end) == paragraph(text, *out[-1][1]) and \
+                _matches(speaker_here, names, roles):
+            out.append((ev, extend_quote(text, ev.start, ev.end)))
+        else:
+            speaker_here = None
+    return out
+
+
+def _subject_person(doc) -> str:
+    """The person a sentence is about: a named person as its subject (a name in a
+    by-phrase or an object does not change whom a later "he" or "she" refers to)."""
+    for e in doc.ents:
+        if e.label_ == "PERSON" and any(t.dep_ in ("nsubj", "nsubjpass") or
+                                        t.head.dep_ in ("nsubj", "nsubjpass", "appos")
+                                        for t in e):
+            return e.text
+    return ""
+
+
+def _may_attribute(sentence: str) -> bool:
+    """A cheap test before parsing: a quotation mark or a reporting verb's usual forms."""
+    low = sentence.lower()
+    return any(q in sentence for q in "\u201c\u201d\"") or "according to" in low or any(
+        re.search(rf"\b{v}(?:s|ed|d)?\b", low) for v in ("said", "say", "told", "tell",
+                                                          "add", "warn", "argu", "claim",
+                                                          "insist", "explain", "describ"))
+
+
+def _matches(who: str, names: set[str], roles: set[str]) -> bool:
+    tokens = set(re.findall(r"[\w-]+", who))
+    if names:
+        return bool(names & tokens)
+    return bool(roles) and roles <= {t.lower() for t in tokens}
+
+
+# -- why, overview, summary ------------------------------------------------------------
