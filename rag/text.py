@@ -94,19 +94,14 @@ def occurrences(text: str, stems: list[str]):
     low = text.lower()
     if len(low) != len(text):  # a few characters grow when lower-cased: offsets shift
         low = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
-
-    def inside(i: int) -> bool:
-        return 0 <= i < len(low) and (low[i].isalnum() or low[i] == "_")
-
+    word_at = WORD.match
     for k, target in enumerate(stems):
         head = target[:-1] if len(target) > 3 or target[-1] in "iy" else target
         pos = low.find(head)
         while pos != -1:
-            if not inside(pos - 1):
-                end = pos + len(head)
-                while inside(end):
-                    end += 1
-                if stem(low[pos:end]) == target:
+            if pos == 0 or not (low[pos - 1].isalnum() or low[pos - 1] == "_"):
+                word = word_at(low, pos).group()
+                if word == target or stem(word) == target:
                     yield k, pos
             pos = low.find(head, pos + 1)
 
