@@ -64,9 +64,27 @@ def typed(asked: Asked, question: str, evidence: Sequence[Evidence],
             continue
         quote = extend_quote(passages[ev.passage].article.text, ev.start, ev.end)
         c = citation(1, passages[ev.passage], *quote)
-        text = f"{span.text} \u2014 {quoted(c.quote)} [1]"
-        return Shaped(Verified(text, (c,)), span.text)
+        answer = _whole_amount(span)
+        text = f"{answer} \u2014 {quoted(c.quote)} [1]"
+        return Shaped(Verified(text, (c,)), answer)
     return None
+
+
+_CURRENCY = frozenset("$ \u00a3 \u20ac \u00a5 US$ A$ C$ HK$".split())
+_SCALE = frozenset("m bn k million billion trillion".split())
+
+
+def _whole_amount(span) -> str:
+    """The span as the sentence writes it: an amount keeps its currency sign and its
+    scale ("$901m", where the entity is "901"), verbatim from the sentence."""
+    doc, start, end = span.doc, span.start, span.end
+    if span.label_ == "MONEY" and start > 0 and doc[start - 1].text in _CURRENCY:
+        start -= 1
+    if span.label_ in ("MONEY", "CARDINAL") and end < len(doc) and \
+            doc[end].lower_.rstrip(".") in _SCALE and not doc[end - 1].whitespace_:
+        end += 1
+    text = doc[start:end].text
+    return text[:-1] if text.endswith(".") and not span.text.endswith(".") else text
 
 
 def _with_next(ranked: list[Evidence], evidence: Sequence[Evidence],

@@ -86,3 +86,11 @@ def test_a_follow_up_s_he_is_the_person_the_last_answer_named():
     assert plain is None or plain.span != "April"  # without the referent: no good answer
     referent = replace(asked(q), specifics=(Specific("William Morrow", "PERSON", near=True),))
     assert typed(referent, q, evidence, passages).span == "April"
+
+
+def test_an_amount_is_shown_with_its_currency_and_scale():
+    text = "Citigroup has sold its Travelers arm to Metlife for $11.5bn (£6.1bn)."
+    passages, evidence = story(text, [0.9])
+    q = "How much did Metlife pay for the Travelers arm?"
+    shaped = typed(asked(q), q, evidence, passages)
+    assert shaped.span == "$11.5bn" and shaped.span in shaped.verified.citations[0].quote
