@@ -124,6 +124,9 @@ def classify(question: str, doc) -> Asked:
                 counted = stem(head.lower_)
             else:
                 measure = stem(head.lower_)  # "how much profit"
+        # Who did it must be named in the answer's own sentence ("How much profit did
+        # Metlife make?" is not answered by Travelers' profit in a story about both).
+        specifics = _doer_near(tokens, specifics)
         if lower[1] == "many":
             labels = LABELS["count"]
         elif any(t.lemma_ in PAYING or stem(t.lower_) in PAYING for t in tokens) or measure:
@@ -178,6 +181,20 @@ def classify(question: str, doc) -> Asked:
     if first in ("explain", "describe") or lower[:3] == ["tell", "me", "about"]:
         return Asked("overview", specifics=specifics, topic=topic)
     return Asked("other", specifics=specifics, topic=topic)
+
+
+def _doer_near(tokens, specifics: tuple[Specific, ...]) -> tuple[Specific, ...]:
+    """The specifics, the one that is the subject of the question's verb marked to be
+    found in the answer's own sentence."""
+    subject = next((t for t in tokens if t.dep_ == "nsubj" and t.head.pos_ == "VERB"
+                    and t.pos_ == "PROPN" and t.ent_type_ in ("", "ORG", "PERSON")), None)
+    if subject is None:
+        return specifics
+    marked = tuple(Specific(sp.text, sp.label, near=True) if subject.text in sp.text.split()
+                   else sp for sp in specifics)
+    if marked == specifics:  # a name the entity recogniser missed ("Metlife")
+        marked += (Specific(subject.text, "ORG", near=True),)
+    return marked
 
 
 def _asked_noun(tokens):

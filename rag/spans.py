@@ -31,21 +31,27 @@ _TOKEN = re.compile(r"[^\W_]+(?:[.,][0-9]+)*")
 def holds(asked: Asked, scope: str, near: str | None = None) -> bool:
     """Whether ``scope`` holds every specific the question names: a number as written
     ("11.5bn", "2004"); a word as a word of the same stem ("Grammys", "Grammy"), or, for
-    a name of six letters or more, one letter apart ("ARPNET", "ARPANET")."""
-    found = {w.lower() for w in _TOKEN.findall(scope)}
-    stems = {stem(w) for w in found}
-    close = {w.lower() for w in _TOKEN.findall(near)} if near is not None else found
+    a name of six letters or more, one letter apart ("ARPNET", "ARPANET"). A specific
+    marked ``near`` must be in ``near`` (the answer's own sentence) as well."""
+    wide, close = _words(scope), _words(near) if near is not None else None
     for specific in asked.specifics:
-        if specific.near and not all(k.lower() in close for k in specific.keys()):
-            return False
-        for key in specific.keys():
-            for k in _TOKEN.findall(key):
-                k = k.lower()
-                if k in found or (not k[:1].isdigit() and (stem(k) in stems or (
-                        len(k) >= 6 and any(_one_apart(k, w) for w in found)))):
-                    continue
+        for where in (wide, close if specific.near else None):
+            if where is not None and not all(_has(where, k) for key in specific.keys()
+                                             for k in _TOKEN.findall(key)):
                 return False
     return True
+
+
+def _words(text: str) -> tuple[set[str], set[str]]:
+    found = {w.lower() for w in _TOKEN.findall(text)}
+    return found, {stem(w) for w in found}
+
+
+def _has(where: tuple[set[str], set[str]], key: str) -> bool:
+    found, stems = where
+    k = key.lower()
+    return k in found or (not k[:1].isdigit() and (stem(k) in stems or (
+        len(k) >= 6 and any(_one_apart(k, w) for w in found))))
 
 
 def _one_apart(a: str, b: str) -> bool:

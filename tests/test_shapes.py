@@ -94,3 +94,13 @@ def test_an_amount_is_shown_with_its_currency_and_scale():
     q = "How much did Metlife pay for the Travelers arm?"
     shaped = typed(asked(q), q, evidence, passages)
     assert shaped.span == "$11.5bn" and shaped.span in shaped.verified.citations[0].quote
+
+
+def test_the_doer_of_an_amount_question_must_be_in_the_answer_s_sentence():
+    text = ("Metlife is buying Travelers from Citigroup. "
+            "Travelers made a profit of $901m in 2004.")
+    passages, evidence = story(text, [0.5, 0.9])
+    q = "How much profit did Metlife make in 2004?"
+    assert typed(asked(q), q, evidence, passages) is None
+    q = "How much profit did Travelers make in 2004?"
+    assert typed(asked(q), q, evidence, passages).span == "$901m"
