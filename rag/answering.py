@@ -16,11 +16,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import nlp
 from .config import Settings
 from .embedding import Embedder
 from .generation import STOP, Generator, build_prompt
 from .grounding import Gate, Scoring, extractive, sentence_evidence, verify
-from .questions import META_WORDS, Asked, classify
+from .questions import META_WORDS, Asked, Specific, classify
 from .retrieval import Retriever
 from .shapes import Shaped, shape
 from .text import QUESTION_WORDS, STOPWORDS, content_stems, words
@@ -135,8 +136,6 @@ class Answerer:
     def read(self, question: str, history: Sequence) -> tuple[Asked, str]:
         """What the question asks for, and the retrieval query (a follow-up is read with
         the question before it; a summary is searched by its topic)."""
-        from . import nlp
-
         earlier = previous_questions(history)
         doc, *before = nlp.parse([question] + earlier[-1:])
         asked = classify(question, doc)
@@ -160,11 +159,8 @@ class Answerer:
         answer ("Who has Vodafone picked?" - "William Morrow" - "When does he take
         over?"): that person becomes one of the question's specifics, to be named in the
         very sentence the answer comes from."""
-        from . import nlp
-        from .questions import Specific
-
-        last = turns(history)[-1].answer if turns(history) else None
-        span = getattr(last, "span", None)
+        done = turns(history)
+        span = getattr(done[-1].answer, "span", None) if done else None
         if not span:
             return asked
         people = [e.text for e in nlp.parse([span])[0].ents if e.label_ == "PERSON"]
@@ -174,10 +170,11 @@ class Answerer:
                                          Specific(people[0], "PERSON", near=True)))
 
     def ground(self, question: str, history: Sequence, filters: Filters | None,
-               query: str | None = None) -> Grounds:
+               query: str | None = None, widen: bool = False) -> Grounds:
         """Retrieve with the conversation's context and score the best passages'
         sentences (with the query vector, sentence cosines and word counts retrieval
-        already has), then every sentence of the best two articles."""
+        already has); with ``widen`` (a shaped answer), every sentence of the best two
+        articles too."""
         s = self.settings
         query = query or contextual_query(question, history)
         found = self.retriever.retrieve(query, max(s.top_k, s.answer_passages), filters)
@@ -188,6 +185,8 @@ class Answerer:
                       scoring=Scoring.from_settings(s))
         evidence = sentence_evidence(query, top, self.embedder.embed_batch, found.words,
                                      cosines=found.sentence_cosines, **common)
+        if not widen:
+            return Grounds(query, found.passages, top, evidence, found.ms, said)
         pool, cosines, vectors = self._pool(top, found)
         pool_evidence = sentence_evidence(query, pool, self.embedder.embed_batch, found.words,
                                           cosines=cosines, **common)
@@ -262,7 +261,8 @@ class Answerer:
             if query is None:
                 yield from finish(WHICH_STORY, "refused", kind=asked.kind)
                 return
-        grounds = self.ground(question, history, filters, query)
+        grounds = self.ground(question, history, filters, query,
+                              widen=asked.kind != "other")
         timings["retrieval_ms"] = round(grounds.retrieval_ms, 1)
         passages = grounds.passages
 
@@ -321,9 +321,9 @@ class Answerer:
                 and t.answer.citations]
         if done:
             return done[-1].answer.citations[0].title
-        articles = self.retriever.store.articles(with_text=False)
-        if len(articles) == 1:
-            return next(iter(articles.values())).title
+        store = self.retriever.store
+        if store.count("articles") == 1:
+            return next(iter(store.articles(with_text=False).values())).title
         return None
 
 

@@ -73,14 +73,11 @@ def ranked_sentences(evidence: Sequence[Evidence], margin: float) -> list[Eviden
     for ev in evidence:
         if ev.score < best - margin:
             break
-        if (ev.passage, ev.start) in seen or (ev.text, ev.start) in seen:
+        if (ev.text, ev.start) in seen:  # overlapping chunks hold the same sentence
             continue
         seen.add((ev.text, ev.start))
         out.append(ev)
     return out
-
-
-# -- typed answers ---------------------------------------------------------------------
 
 
 def extend_quote(text: str, start: int, end: int, reach: int = 600) -> tuple[int, int]:

@@ -46,8 +46,9 @@ def speaker_of(sent, last_named: str) -> tuple[str, bool] | None:
 
 def quotes(asked: Asked, evidence: Sequence[Evidence], passages: Sequence[Passage],
            most: int = 3) -> Shaped | None:
-    """Up to ``most`` statements of the asked speaker, closest to the question first
-    chosen, shown in the article's order, each cited; None when the articles hold none."""
+    """Up to ``most`` statements of the asked speaker, the closest to the question, each
+    cited: their own quoted words first, then reported speech; None when the articles
+    hold none."""
     if not asked.speaker_names and not asked.speaker_roles:
         return None
     ranked = ranked_sentences(evidence, QUOTE_MARGIN)
@@ -58,15 +59,15 @@ def quotes(asked: Asked, evidence: Sequence[Evidence], passages: Sequence[Passag
             articles.append(aid)
     chosen: list[tuple[float, int, int, Passage]] = []
     for aid in articles[:2]:
-        said = statements(asked, [ev for ev in evidence if passages[ev.passage].article.id
-                                  == aid], passages)
-        for ev, (s, e) in said:
+        mine = [ev for ev in evidence if passages[ev.passage].article.id == aid]
+        # The question's specifics anywhere in the article: what a speaker said about Y
+        # is often one paragraph away from where Y is named.
+        if not holds(asked, passages[mine[0].passage].article.text):
+            continue
+        for ev, (s, e) in statements(asked, mine, passages):
             # A statement scores as its best sentence (a quotation may span several).
-            score = max(x.score for x in evidence if passages[x.passage].article.id == aid
-                        and (x is ev or s <= x.start < e))
-            # The question's specifics anywhere in the article: what a speaker said about
-            # Y is often one paragraph away from where Y is named.
-            if score >= ranked[-1].score and holds(asked, passages[ev.passage].article.text):
+            score = max(x.score for x in mine if x is ev or s <= x.start < e)
+            if score >= ranked[-1].score:
                 chosen.append((score, s, e, passages[ev.passage]))
         if chosen:
             break
