@@ -199,6 +199,7 @@ def ask(question, index_dir, model, since, until, articles, as_json) -> None:
     """
     filters = _filters(since, until, articles)
     bot = _assistant(index_dir, model=model)
+    from .spans import quoted
     from .types import Progress
 
     answer = None
@@ -226,7 +227,7 @@ def ask(question, index_dir, model, since, until, articles, as_json) -> None:
         for c in answer.citations:
             click.echo(f"  [{c.n}] {c.title} ({c.date or 'undated'}) {c.path} "
                        f"chars {c.start}-{c.end}")
-            click.echo(f"      \u201c{c.quote}\u201d")
+            click.echo(f"      {quoted(c.quote)}")
     elif answer.passages:
         click.echo("\nClosest passages:")
         for p in answer.passages:
