@@ -8,6 +8,7 @@ generator and the settings) from whoever makes it; ``Assistant`` makes one per q
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -19,6 +20,7 @@ import numpy as np
 from . import nlp
 from .config import Settings
 from .embedding import Embedder
+from .errors import ModelServerError
 from .generation import STOP, Generator, build_prompt
 from .grounding import Gate, Scoring, extractive, sentence_evidence, verify
 from .questions import META_WORDS, Asked, Specific, classify
@@ -27,7 +29,11 @@ from .shapes import Shaped, shape
 from .text import QUESTION_WORDS, STOPWORDS, content_stems, words
 from .types import Answer, Filters, Passage, Progress, turns
 
+log = logging.getLogger(__name__)
+
 REFUSAL = "I couldn't find that in the articles."
+QUOTED_INSTEAD = " This answer quotes the articles instead."  # after a model server error
+CLOSEST = " The closest passages are listed below."  # where a face lists them
 OFF_LIMITS = ("I only answer from the articles, with a source for every claim, so I can't "
               "set them aside or follow instructions to. Ask me something about what they say.")
 # Requests to answer from anything but the articles ("ignore the articles and ...",
@@ -244,11 +250,14 @@ class Answerer:
         timings: dict = {"retrieval_ms": 0.0}
 
         def finish(text: str, mode: str, citations=(), passages=(), span=None,
-                   kind="other") -> Iterator[str | Answer]:
+                   kind="other", fault: ModelServerError | None = None
+                   ) -> Iterator[str | Answer]:
             timings["first_token_ms"] = round((time.perf_counter() - began) * 1000, 1)
             yield text
             timings["total_ms"] = round((time.perf_counter() - began) * 1000, 1)
-            yield Answer(text, mode, tuple(citations), tuple(passages), timings, span, kind)
+            notice = f"{fault}{QUOTED_INSTEAD}" if fault else ""
+            yield Answer(text, mode, tuple(citations), tuple(passages), timings, span, kind,
+                         notice, type(fault).__name__ if fault else "")
 
         if _OFF_LIMITS.search(question):
             yield from finish(OFF_LIMITS, "refused")
@@ -267,7 +276,7 @@ class Answerer:
         passages = grounds.passages
 
         def refuse() -> Iterator[str | Answer]:
-            text = REFUSAL + (" The closest passages are listed below." if passages else "")
+            text = REFUSAL + (CLOSEST if passages else "")
             if filters is not None and filters.active and not passages:
                 text = self.no_match(filters)
             yield from finish(text, "refused", passages=passages[:3], kind=asked.kind)
@@ -290,12 +299,30 @@ class Answerer:
                               _cited(grounds, shaped), shaped.span, asked.kind)
             return
         yield Progress("Checking the sources")
-        mode, result = self._generate(grounds)
+        try:
+            mode, result = self._generate(grounds)
+        except ModelServerError as exc:
+            # A model server that is down, slow or broken costs the model's wording, not
+            # the answer: the best sentences are quoted, with a notice saying why.
+            log.warning("%s", exc)
+            result = self._quote(grounds)
+            yield from finish(result.text, "extractive", result.citations, grounds.top,
+                              kind=asked.kind, fault=exc)
+            return
         yield from finish(result.text, mode, result.citations, grounds.top, kind=asked.kind)
+
+    def _quote(self, grounds: Grounds):
+        s = self.settings
+        return extractive(grounds.evidence, grounds.top, s.extractive_sentences,
+                          s.extractive_near, said=grounds.said)
 
     def _generate(self, grounds: Grounds):
         """The model's answer where it restates the best supporting sentence, checked
-        sentence by sentence; otherwise the best sentences quoted."""
+        sentence by sentence; otherwise the best sentences quoted.
+
+        Raises:
+            ModelServerError: the model server failed (nothing of its draft is used).
+        """
         s = self.settings
         top, evidence = grounds.top, grounds.evidence
         draft = "".join(self.generator.stream(self.prompt(grounds), s.max_answer_tokens, STOP))
@@ -311,8 +338,7 @@ class Answerer:
         new_words = set(content_stems(said)) - set(content_stems(grounds.query))
         if checked.citations and best in quoted and new_words:
             return "generated", checked
-        return "extractive", extractive(evidence, top, s.extractive_sentences,
-                                        s.extractive_near, said=grounds.said)
+        return "extractive", self._quote(grounds)
 
     def _summary_target(self, history: Sequence) -> str | None:
         """What "Summarise the article." means: the article the last answer cited, or the

@@ -138,16 +138,12 @@ class Assistant:
 
     @property
     def generator(self):
+        """The LLM: the model servers ``settings.llm_urls`` names, else the in-process
+        model ``settings.model``."""
         if self._generator is None:
             with self._making:
                 if self._generator is None:
-                    from .generation import LlamaGenerator
-
-                    self._generator = LlamaGenerator(self.settings.model,
-                                                     self.settings.cache_dir,
-                                                     n_ctx=self.settings.n_ctx,
-                                                     repeat_penalty=self.settings.repeat_penalty,
-                                                     temperature=self.settings.temperature)
+                    self._generator = make_generator(self.settings)
         return self._generator
 
     def ask(self, question: str, history: Sequence | None = None,
@@ -194,3 +190,16 @@ class Assistant:
             raise InvalidQuestion("That has no words in it - ask a question about the "
                                   "articles, e.g. \"What did Rutte say?\"")
         return query.strip()
+
+
+def make_generator(settings: Settings):
+    """The generator the settings name (nothing is loaded or contacted yet)."""
+    if settings.llm_urls:
+        from .remote import OpenAIGenerator, api_key
+
+        return OpenAIGenerator(settings.llm_urls, settings.llm_model, api_key(), settings)
+    from .generation import LlamaGenerator
+
+    return LlamaGenerator(settings.model, settings.cache_dir, n_ctx=settings.n_ctx,
+                          repeat_penalty=settings.repeat_penalty,
+                          temperature=settings.temperature)

@@ -19,6 +19,32 @@ def _assistant(index_dir: str | None, **overrides) -> Assistant:
     return Assistant(Settings.from_env(index_dir=index_dir, **overrides))
 
 
+def llm_options(func):
+    """--model, and --llm-url / --llm-api for OpenAI-compatible model servers."""
+    func = click.option(
+        "--llm-api", type=click.Choice(["auto", "completions", "chat"]), default=None,
+        help="With --llm-url: the plain completion endpoint (the prompt as the bundled "
+             "model gets it) or chat; auto picks chat for instruct/chat model names.")(func)
+    func = click.option(
+        "--llm-url", "llm_urls", multiple=True, metavar="URL",
+        help="An OpenAI-compatible model server to generate with, e.g. "
+             "http://127.0.0.1:8000/v1 (repeat for a pool, used round robin; default: "
+             "$RAG_LLM_URL, comma-separated; key: $RAG_LLM_API_KEY).")(func)
+    return click.option(
+        "--model", default=None, metavar="NAME|PATH",
+        help="gemma3-270m, smollm2-135m or a .gguf file (default: $RAG_MODEL); with "
+             "--llm-url, the served model's name (default: the server's first).")(func)
+
+
+def _llm(model, llm_urls, llm_api) -> dict:
+    """Settings overrides for the LLM options."""
+    if llm_urls:
+        return {"llm_urls": tuple(llm_urls), "llm_model": model, "llm_api": llm_api}
+    if model and Settings.from_env().llm_urls:  # $RAG_LLM_URL: --model names the served one
+        return {"llm_model": model, "llm_api": llm_api}
+    return {"model": model, "llm_api": llm_api}
+
+
 def _emit(data, as_json: bool, human) -> None:
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
@@ -185,20 +211,21 @@ def search(query, k, since, until, articles, reranker, index_dir, as_json) -> No
 @cli.command()
 @click.argument("question")
 @index_dir_option
-@click.option("--model", default=None, metavar="NAME|PATH",
-              help="gemma3-270m, smollm2-135m or a .gguf file (default: $RAG_MODEL).")
+@llm_options
 @filter_options
 @json_option
-def ask(question, index_dir, model, since, until, articles, as_json) -> None:
+def ask(question, index_dir, model, llm_urls, llm_api, since, until, articles,
+        as_json) -> None:
     """Answer QUESTION from the articles, with numbered citations, or say it is not there.
 
     \b
     Examples:
       rag ask "What did Rutte say?"
       rag ask "What did Lavrov say?" --since 2025-04-01 --json
+      rag ask "What did Rutte say?" --llm-url http://127.0.0.1:8000/v1
     """
     filters = _filters(since, until, articles)
-    bot = _assistant(index_dir, model=model)
+    bot = _assistant(index_dir, **_llm(model, llm_urls, llm_api))
     from .spans import quoted
     from .types import Progress
 
@@ -222,6 +249,8 @@ def ask(question, index_dir, model, since, until, articles, as_json) -> None:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return
     click.echo("")
+    if answer.notice:
+        click.echo(f"Note: {answer.notice}", err=True)
     if answer.citations:
         click.echo("\nSources:")
         for c in answer.citations:
@@ -244,8 +273,8 @@ def ask(question, index_dir, model, since, until, articles, as_json) -> None:
 @click.option("--port", default=7860, show_default=True, type=int, help="Port to listen on.")
 @click.option("--auth", default=None, metavar="USER:PASS",
               help="Require this login (use it whenever --host is not 127.0.0.1).")
-@click.option("--model", default=None, metavar="NAME|PATH", help="The LLM to answer with.")
-def serve(index_dir, seeds_dir, host, port, auth, model) -> None:
+@llm_options
+def serve(index_dir, seeds_dir, host, port, auth, model, llm_urls, llm_api) -> None:
     """Update the index of the seeds folder, then serve the chat page.
 
     \b
@@ -253,7 +282,7 @@ def serve(index_dir, seeds_dir, host, port, auth, model) -> None:
       rag serve
       rag serve --host 0.0.0.0 --auth alice:s3cret --port 8080
     """
-    bot = _assistant(index_dir, seeds_dir=seeds_dir, model=model)
+    bot = _assistant(index_dir, seeds_dir=seeds_dir, **_llm(model, llm_urls, llm_api))
     seeds = Path(bot.settings.seeds_dir)
     seeds.mkdir(parents=True, exist_ok=True)
     credentials = None
@@ -270,16 +299,30 @@ def serve(index_dir, seeds_dir, host, port, auth, model) -> None:
     from ui.app import CSS, build
 
     from . import nlp
+    from .endpoint import MODEL_ID, add_routes
 
     demo = build(bot, seeds)
-    click.echo(f"Loading the LLM ({bot.settings.model}) and the NLP model ...", err=True)
-    bot.generator.llm  # noqa: B018 - load now: the first question is answered at full speed
+    click.echo(f"Loading the LLM ({bot.generator.name}) and the NLP model ...", err=True)
+    problem = bot.generator.prepare()  # load now: the first question is answered at full speed
+    if problem:
+        click.echo(f"Warning: {problem} Questions that need the model get quoted answers "
+                   "until it is back.", err=True)
     nlp.load()
-    click.echo(f"Embedder: {bot.embedder.model_id}; LLM: {bot.settings.model}", err=True)
+    click.echo(f"Embedder: {bot.embedder.model_id}; LLM: {bot.generator.name}"
+               f"{' at ' + bot.generator.where if bot.settings.llm_urls else ''}", err=True)
     click.echo(f"Chat page: http://{host}:{port}/", err=True)
-    demo.queue(default_concurrency_limit=8).launch(
-        server_name=host, server_port=port, auth=credentials, show_error=False, quiet=True,
-        footer_links=[], css=CSS)
+    click.echo(f"OpenAI-compatible API: http://{host}:{port}/v1 (model {MODEL_ID!r})", err=True)
+    import gradio as gr
+    import uvicorn
+    from fastapi import FastAPI
+
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    add_routes(app, bot, seeds, credentials[1] if credentials else None)
+    demo.queue(default_concurrency_limit=8)
+    app = gr.mount_gradio_app(app, demo, path="", auth=credentials, show_error=False,
+                              footer_links=[], css=CSS)
+    # Open streams (a browser tab, gradio_client) must not hold up a stop for long.
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)
 
 
 @cli.group()
@@ -341,11 +384,12 @@ def eval_retrieval_cmd(data_path, limit, seed, misses, reranker, candidates, ind
 
 @eval.command("answers")
 @eval_options("questions (answerable and not)")
-@click.option("--model", default=None, metavar="NAME|PATH", help="The LLM to answer with.")
+@llm_options
 @click.option("--records", type=click.Path(dir_okay=False), default=None,
               help="Write every question with its answer (JSONL).")
 @json_option
-def eval_answers_cmd(data_path, limit, seed, model, records, as_json) -> None:
+def eval_answers_cmd(data_path, limit, seed, model, llm_urls, llm_api, records,
+                     as_json) -> None:
     """Answer accuracy, refusal accuracy, citation precision and latency.
 
     \b
@@ -356,7 +400,7 @@ def eval_answers_cmd(data_path, limit, seed, model, records, as_json) -> None:
     from .evaluation import eval_answers, load_eval_file, prepare_index, sample
 
     data = load_eval_file(data_path)
-    bot = _assistant(None, model=model)
+    bot = _assistant(None, **_llm(model, llm_urls, llm_api))
     settings = prepare_index(data, Path(data_path), bot.settings, bot.embedder,
                              show_progress=not as_json)
     scorer = Assistant(settings, embedder=bot.embedder)
@@ -364,7 +408,8 @@ def eval_answers_cmd(data_path, limit, seed, model, records, as_json) -> None:
     result = eval_answers(lambda q, h: scorer.ask(q, history=h), questions,
                           show_progress=not as_json,
                           records=Path(records) if records else None)
-    result["model"] = settings.model
+    result["model"] = scorer.generator.name
+    result["llm_urls"] = list(settings.llm_urls)
 
     def human():
         for key, value in result.items():

@@ -16,6 +16,8 @@ ENV_VARS = {
     "RAG_EMBEDDER": "embedder",
     "RAG_MODEL": "model",
     "RAG_CACHE_DIR": "cache_dir",
+    "RAG_LLM_URL": "llm_urls",  # comma-separated
+    "RAG_LLM_MODEL": "llm_model",
 }
 
 #: File suffixes the loader reads.
@@ -75,6 +77,14 @@ class Settings:
         embed_chunk: Texts handed to the embedder per call when indexing in bulk (the
             progress bar's step; the model batches them by ``embed_batch_size``).
         max_upload_bytes: Largest file the chat page accepts.
+        llm_urls: OpenAI-compatible model servers (``http://host:8000/v1``) to generate
+            with instead of the in-process model; several are used round robin.
+        llm_model: The served model's name (asked of the server when None).
+        llm_api: ``"completions"`` (the plain prompt, as the in-process base model gets
+            it), ``"chat"`` (one user message), or ``"auto"``: chat when the model's name
+            marks a chat model (instruct, -it, chat), as in-process.
+        llm_timeout: Seconds a model server may take to connect or to send the next
+            piece, and at most for a whole answer.
     """
 
     index_dir: Path = Path("index")
@@ -126,6 +136,12 @@ class Settings:
     temperature: float = 0.0
     embed_chunk: int = 256
     max_upload_bytes: int = 10_000_000
+    llm_urls: tuple[str, ...] = ()
+    llm_model: str | None = None
+    llm_api: str = "auto"
+    # A 2,000-token prompt takes ~25 s to read on two cores with a 1B model; 60 s leaves
+    # room without leaving a person waiting on a server that hangs.
+    llm_timeout: float = 60.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index_dir", Path(self.index_dir))
@@ -134,6 +150,19 @@ class Settings:
             base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
             object.__setattr__(self, "cache_dir", Path(base) / "rag-news")
         object.__setattr__(self, "cache_dir", Path(self.cache_dir))
+        urls = self.llm_urls
+        if isinstance(urls, str):
+            urls = urls.split(",")
+        urls = tuple(u.strip() for u in urls if u and u.strip())
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"llm_urls: {url!r} is not an http(s) URL "
+                                 "(for example http://127.0.0.1:8000/v1)")
+        object.__setattr__(self, "llm_urls", urls)
+        if self.llm_api not in ("auto", "chat", "completions"):
+            raise ValueError("llm_api must be auto, chat or completions")
+        if self.llm_timeout <= 0:
+            raise ValueError("llm_timeout must be greater than 0")
         if not 16 <= self.chunk_tokens <= 254:
             raise ValueError("chunk_tokens must be between 16 and 254 (the embedder's window)")
         if self.chunk_overlap_sentences not in (0, 1):

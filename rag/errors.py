@@ -35,3 +35,20 @@ class InvalidQuestion(RagError):
 
 class ArticleNotFound(RagError):
     """No article with that exact id is in the index."""
+
+
+class ModelServerError(RagError):
+    """An OpenAI-compatible model server could not give a completion; the message names
+    the server."""
+
+
+class ModelServerDown(ModelServerError):
+    """No model server accepted the connection."""
+
+
+class ModelServerTimeout(ModelServerError):
+    """A model server took longer than ``Settings.llm_timeout``."""
+
+
+class ModelServerReply(ModelServerError):
+    """A model server answered with an error or with something that is not a completion."""

@@ -39,6 +39,11 @@ class Generator(Protocol):
 
     def stream(self, prompt: str, max_tokens: int, stop: list[str]) -> Iterator[str]: ...
 
+    def count_tokens(self, text: str) -> int: ...
+
+    def prepare(self) -> str | None:
+        """Load the model or reach the server now; a problem to report, or None."""
+
 
 def resolve_model(name: str, cache_dir: Path) -> Path:
     """The .gguf file a model name or path stands for.
@@ -139,6 +144,10 @@ class LlamaGenerator:
                                       n_threads=self.threads, n_batch=512, verbose=False,
                                       seed=0)
         return self._llm
+
+    def prepare(self) -> str | None:
+        self.llm  # noqa: B018 - loads it
+        return None
 
     @property
     def chat_tuned(self) -> bool:

@@ -171,7 +171,10 @@ class Answer:
     ``"refused"`` (the articles do not answer it; ``passages`` holds the closest ones).
     ``kind`` is what the question asked for (who, when, where, number, quote, why,
     overview, summary, other); ``span`` the direct answer of a who / when / where / how
-    many question, verbatim from the first cited sentence (None otherwise).
+    many question, verbatim from the first cited sentence (None otherwise). ``notice``
+    says, for a person, why the answer is not what it would normally be ("the model
+    server is down, so this quotes the articles"); ``fault`` names the error behind it
+    (``"ModelServerDown"``, ``"ModelServerTimeout"``, ``"ModelServerReply"``) or is "".
     """
 
     text: str
@@ -181,6 +184,8 @@ class Answer:
     timings: dict = field(default_factory=dict)
     span: str | None = None
     kind: str = "other"
+    notice: str = ""
+    fault: str = ""
 
     @property
     def refused(self) -> bool:
@@ -188,6 +193,7 @@ class Answer:
 
     def to_dict(self) -> dict:
         return {"answer": self.text, "mode": self.mode, "kind": self.kind, "span": self.span,
+                "notice": self.notice,
                 "citations": [c.to_dict() for c in self.citations],
                 "passages": [p.to_dict() for p in self.passages],
                 "timings": dict(self.timings)}

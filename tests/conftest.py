@@ -31,7 +31,8 @@ def fake_embedder():
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch, tmp_path):
     """Point user state at a temp dir so no test touches ./index."""
-    for var in ("RAG_INDEX_DIR", "RAG_SEEDS_DIR", "RAG_EMBEDDER", "RAG_MODEL", "RAG_CACHE_DIR"):
+    for var in ("RAG_INDEX_DIR", "RAG_SEEDS_DIR", "RAG_EMBEDDER", "RAG_MODEL", "RAG_CACHE_DIR",
+                "RAG_LLM_URL", "RAG_LLM_MODEL", "RAG_LLM_API_KEY"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
     monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))

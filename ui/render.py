@@ -21,6 +21,8 @@ def render_answer(answer: Answer) -> str:
     """The answer with its numbered sources below it, each quoting the cited passage with
     the cited sentence highlighted."""
     lines = [escape(answer.text) if answer.mode != "refused" else f"**{escape(answer.text)}**"]
+    if answer.notice:
+        lines.append(f"\n\n<span class=\"status\">{escape(answer.notice)}</span>")
     if answer.citations:
         lines.append("\n\n**Sources**")
         for c in answer.citations:

@@ -45,6 +45,9 @@ class ScriptedGenerator:
     def count_tokens(self, text):
         return len(text.split())
 
+    def prepare(self):
+        return None
+
     def stream(self, prompt, max_tokens, stop):
         self.prompts.append(prompt)
         reply = self.replies.pop(0) if self.replies else ""

@@ -164,3 +164,63 @@ def summarise(records: list[dict], presence: Presence, log: list[str], seconds: 
             "refusals": refusals, "latency_s": {"p50": pct(0.5), "p95": pct(0.95)},
             "index_changes": len(log), "seconds": round(seconds, 1),
             "error_examples": errors[:5], "mixed_examples": mixed[:5], "churn": log}
+
+
+def model_questions(articles: list[Path], n: int, seed: int = 0) -> list[str]:
+    """Questions about the generated articles that the LLM answers (not who / when /
+    where / how many / quote questions, which are answered from the text alone)."""
+    rng = random.Random(seed)
+    forms = ["What is expected on {topic} in {city}?",
+             "What did the figures show about {topic}?",
+             "What is planned for {topic} in {city}?"]
+    out = []
+    for i in range(n):
+        head = title(rng.choice(articles))  # "Leeds row over bank charges (3)"
+        city, _, rest = head.partition(" row over ")
+        topic = rest.rsplit(" (", 1)[0] or head
+        out.append(forms[i % len(forms)].format(topic=topic, city=city))
+    return out
+
+
+def run_openai_load(url: str, questions: list[str], clients: int, key: str = "none") -> dict:
+    """``clients`` sessions of the ``openai`` client share ``questions`` through the app's
+    ``/v1/chat/completions``; latency p50/p95, throughput and how each was answered."""
+    import openai
+
+    records, lock, todo = [], threading.Lock(), list(enumerate(questions))
+
+    def session(_: int) -> None:
+        client = openai.OpenAI(base_url=url.rstrip("/") + "/v1", api_key=key, max_retries=0,
+                               timeout=600)
+        while True:
+            with lock:
+                if not todo:
+                    return
+                _, question = todo.pop(0)
+            began = time.time()
+            try:
+                done = client.chat.completions.create(
+                    model="rag-news", messages=[{"role": "user", "content": question}])
+                mode, error = done.model_extra.get("mode"), None
+            except Exception as exc:  # noqa: BLE001 - every failure is counted
+                mode, error = None, f"{type(exc).__name__}: {exc}"
+            with lock:
+                records.append({"seconds": time.time() - began, "mode": mode,
+                                "error": error})
+
+    began = time.time()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(session, range(clients)))
+    wall = time.time() - began
+    latencies = sorted(r["seconds"] for r in records)
+
+    def pct(q: float) -> float:
+        return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))], 2)
+
+    modes: dict[str, int] = {}
+    for r in records:
+        modes[r["mode"] or "error"] = modes.get(r["mode"] or "error", 0) + 1
+    return {"requests": len(records), "errors": sum(1 for r in records if r["error"]),
+            "latency_s": {"p50": pct(0.5), "p95": pct(0.95)}, "seconds": round(wall, 1),
+            "per_minute": round(60 * len(records) / wall, 1), "modes": modes,
+            "error_examples": [r["error"] for r in records if r["error"]][:3]}

@@ -44,3 +44,39 @@ def start_server(tmp, *extra, articles=()):
         proc.kill()
         raise RuntimeError("the app did not start:\n" + (tmp / "serve.log").read_text())
     return proc, url, seeds
+
+
+def start_model_server(model_path, log_path, threads: int = 2, alias: str = "gemma3-270m"):
+    """Serve a .gguf file with ``python -m llama_cpp.server`` (the ``llama-cpp-python
+    [server]`` extra) on 127.0.0.1 and a free port; returns (process, base URL ending in
+    /v1). Greedy and seeded like the in-process model, so both give the same drafts."""
+    port = free_port()
+    log = open(log_path, "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path),
+         "--model_alias", alias, "--host", "127.0.0.1", "--port", str(port),
+         "--n_ctx", "2048", "--seed", "0", "--n_threads", str(threads),
+         "--n_threads_batch", str(threads)],
+        stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, f"http://127.0.0.1:{port}/v1"
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(open(log_path).read()) from None
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("the model server did not start:\n" + open(log_path).read())
+
+
+def stop(proc) -> None:
+    """Stop a server process (and wait for it)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
