@@ -177,7 +177,7 @@ class OpenAIGenerator:
                     reply.read()
                     raise ModelServerReply(f"The model server at {url} answered "
                                            f"{reply.status_code}: {_short(reply.text)}")
-                done = False
+                finished = False
                 for line in reply.iter_lines():
                     if time.monotonic() > deadline:
                         raise ModelServerTimeout(self._slow(url))
@@ -189,13 +189,19 @@ class OpenAIGenerator:
                                                f"{_short(line)}")
                     data = line[5:].strip()
                     if data == "[DONE]":
-                        done = True
                         break
-                    text = _piece(data, url)
+                    text, finish = _piece(data, url)
+                    finished = finished or bool(finish)
                     if text:
                         yield text
-                if not done:
-                    log.info("model server %s ended the stream without [DONE]", url)
+                if not finished:
+                    # A draft cut short would be checked as if it were whole: refuse it.
+                    # (llama_cpp.server ends a running answer this way when another
+                    # request arrives, unless it runs with --interrupt_requests False.)
+                    raise ModelServerReply(
+                        f"The model server at {url} stopped before the answer was finished "
+                        "(no finish_reason). If it is llama_cpp.server, start it with "
+                        "--interrupt_requests False so requests wait for each other.")
         except httpx.ConnectError:
             raise _Refused from None
         except httpx.TimeoutException:
@@ -238,8 +244,8 @@ class _Rejected(Exception):
     """The server refused the request's extra sampling options."""
 
 
-def _piece(data: str, url: str) -> str:
-    """The text of one streamed chunk (completion or chat)."""
+def _piece(data: str, url: str) -> tuple[str, str | None]:
+    """The text of one streamed chunk (completion or chat) and its finish reason."""
     try:
         chunk = json.loads(data)
         if "error" in chunk:
@@ -252,9 +258,10 @@ def _piece(data: str, url: str) -> str:
     if not isinstance(choice, dict):
         raise ModelServerReply(f"The model server at {url} sent a chunk that is not a "
                                f"completion: {_short(data)}")
+    finish = choice.get("finish_reason")
     if "delta" in choice:
-        return (choice["delta"] or {}).get("content") or ""
-    return choice.get("text") or ""
+        return (choice["delta"] or {}).get("content") or "", finish
+    return choice.get("text") or "", finish
 
 
 def _short(text: str, limit: int = 200) -> str:

@@ -157,8 +157,11 @@ class _Broken(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
-        for piece in (" Russia wants", " a deal."):
-            chunk = {"choices": [{"index": 0, "text": piece, "finish_reason": None}]}
+        pieces = [(" Russia wants", None), (" a deal.", "stop")]
+        if mode == "cut":  # as llama_cpp.server ends an answer another request interrupts
+            pieces = pieces[:1]
+        for piece, finish in pieces:
+            chunk = {"choices": [{"index": 0, "text": piece, "finish_reason": finish}]}
             self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
         self.wfile.write(b"data: [DONE]\n\n")
         return None
@@ -187,6 +190,7 @@ def broken():
     ("slow", ModelServerTimeout, "did not answer within 1 s"),
     ("garbage", ModelServerReply, "not a completion stream"),
     ("error", ModelServerReply, "answered 500"),
+    ("cut", ModelServerReply, "stopped before the answer was finished"),
 ])
 def test_slow_and_broken_servers_give_a_clear_message_and_a_quoted_answer(
         broken, seed_index, mode, error, words):

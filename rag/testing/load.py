@@ -202,6 +202,8 @@ def run_openai_load(url: str, questions: list[str], clients: int, key: str = "no
                 done = client.chat.completions.create(
                     model="rag-news", messages=[{"role": "user", "content": question}])
                 mode, error = done.model_extra.get("mode"), None
+                if done.model_extra.get("notice"):  # quoted because the model server failed
+                    mode = f"{mode} (server error)"
             except Exception as exc:  # noqa: BLE001 - every failure is counted
                 mode, error = None, f"{type(exc).__name__}: {exc}"
             with lock:
