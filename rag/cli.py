@@ -404,6 +404,10 @@ def eval_answers_cmd(data_path, limit, seed, model, llm_urls, llm_api, records,
     settings = prepare_index(data, Path(data_path), bot.settings, bot.embedder,
                              show_progress=not as_json)
     scorer = Assistant(settings, embedder=bot.embedder)
+    problem = scorer.generator.prepare()  # loaded (or reached) before the clock starts
+    if problem:
+        click.echo(f"Warning: {problem} Questions that need the model get quoted answers.",
+                   err=True)
     questions = sample(data["questions"], limit, seed)
     result = eval_answers(lambda q, h: scorer.ask(q, history=h), questions,
                           show_progress=not as_json,

@@ -65,7 +65,8 @@ class OpenAIGenerator:
 
     @property
     def name(self) -> str:
-        return self.model
+        """The served model's name once known (never contacts a server)."""
+        return self._model or "the served model"
 
     @property
     def where(self) -> str:

@@ -66,13 +66,20 @@ class Library:
             return Snapshot("", escape(str(exc)), [], [], [])
         when = datetime.fromtimestamp(status.updated).strftime("%Y-%m-%d %H:%M:%S")
         text = (f"**{status.articles}** articles, **{status.chunks}** chunks, updated {when}."
-                f" Embedder `{status.embedder}`, LLM `{self.bot.settings.model}`.")
+                f" Embedder `{status.embedder}`, LLM `{self._llm()}`.")
         if status.undated:
             text += f" {status.undated} undated (a date filter leaves them out)."
         return Snapshot(status.generation, text,
                         [[a.id, a.title, a.date or ""] for a in articles],
                         [(label(a), a.id) for a in articles],
                         self.examples(articles))
+
+    def _llm(self) -> str:
+        """The LLM's name, and where it runs when that is a model server."""
+        s = self.bot.settings
+        if not s.llm_urls:
+            return s.model
+        return f"{self.bot.generator.name} at {', '.join(s.llm_urls)}"
 
     def examples(self, articles: list[Article], n: int = 3) -> list[str]:
         """Questions the loaded articles can answer: "What did X say?" for the person
