@@ -42,7 +42,8 @@ class Assistant:
             with self._making:
                 if self._embedder is None:
                     self._embedder = make_embedder(self.settings.embedder,
-                                                   self.settings.embed_batch_size)
+                                                   self.settings.embed_batch_size,
+                                                   self.settings.light_max_tokens)
         return self._embedder
 
     @property

@@ -77,6 +77,8 @@ class Settings:
         embed_chunk: Texts handed to the embedder per call when indexing in bulk (the
             progress bar's step; the model batches them by ``embed_batch_size``).
         max_upload_bytes: Largest file the chat page accepts.
+        light_max_tokens: Most word pieces an index update embeds on the NumPy engine
+            before it uses torch (the bundled embedder only).
         llm_urls: OpenAI-compatible model servers (``http://host:8000/v1``) to generate
             with instead of the in-process model; several are used round robin.
         llm_model: The served model's name (asked of the server when None).
@@ -135,6 +137,10 @@ class Settings:
     repeat_penalty: float = 1.3
     temperature: float = 0.0
     embed_chunk: int = 256
+    # Up to this many word pieces to embed (chunks and sentences; ~21 BBC articles), an
+    # index update runs on the NumPy engine: 1,971 tokens/s against torch's 6,507 plus
+    # its 6-9 s start-up, even at ~21,000 (bench/embed_backends.py --squad, bench/cold.py).
+    light_max_tokens: int = 20_000
     max_upload_bytes: int = 10_000_000
     llm_urls: tuple[str, ...] = ()
     llm_model: str | None = None
@@ -183,6 +189,8 @@ class Settings:
             raise ValueError("per_article must be greater than 0 (or None for no cap)")
         if self.max_question_chars < 1:
             raise ValueError("max_question_chars must be greater than 0")
+        if self.light_max_tokens < 0:
+            raise ValueError("light_max_tokens must be 0 or more")
         for name in ("lexical_depth", "extractive_sentences", "embed_chunk",
                      "max_upload_bytes", "answer_passages", "prompt_sentences",
                      "max_answer_tokens", "n_ctx"):

@@ -135,6 +135,50 @@ def embed(embedder: Embedder, texts: Sequence[str], batch_size: int = Settings.e
     return out[where]
 
 
-def make_embedder(name: str, batch_size: int = 16) -> Embedder:
-    """The embedder a setting names: ``bundled`` or a model directory."""
+class BundledEmbedder:
+    """The bundled all-MiniLM-L6-v2 on two engines: NumPy (``rag.light``: no torch to
+    import, so a question is embedded within half a second of a cold start) for questions
+    and small index updates, torch (sentence-transformers, faster per token once loaded)
+    for bulk indexing. Both compute the same vectors (cosine 1.0 to within 1e-6)."""
+
+    model_id = BUNDLED_ID
+
+    def __init__(self, batch_size: int = 16,
+                 light_max_tokens: int = Settings.light_max_tokens):
+        from .light import NumpyEncoder
+
+        self.batch_size = batch_size
+        self.light_max_tokens = light_max_tokens
+        self.light = NumpyEncoder(bundled_model_path())
+        self.dimension = self.light.hidden
+        self._torch: SentenceTransformerEmbedder | None = None
+
+    @property
+    def torch(self) -> SentenceTransformerEmbedder:
+        if self._torch is None:
+            self._torch = SentenceTransformerEmbedder(BUNDLED, self.batch_size)
+        return self._torch
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self.light.count(texts)
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self.light.encode(texts, self.batch_size)
+
+    def for_bulk(self, texts: Sequence[str]) -> Embedder:
+        """The engine to embed ``texts`` with: NumPy for a few thousand word pieces (no
+        start-up cost), torch for more (faster per token)."""
+        if sum(self.count_tokens(list(texts))) > self.light_max_tokens:
+            return self.torch
+        return self
+
+
+def make_embedder(name: str, batch_size: int = 16,
+                  light_max_tokens: int = Settings.light_max_tokens) -> Embedder:
+    """The embedder a setting names: ``bundled`` (both engines) or a model directory
+    (sentence-transformers)."""
+    if name == BUNDLED:
+        return BundledEmbedder(batch_size, light_max_tokens)
     return SentenceTransformerEmbedder(name, batch_size=batch_size)

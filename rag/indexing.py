@@ -148,9 +148,12 @@ def sync(paths: Iterable[Path | str], settings: Settings, embedder: Embedder, *,
         fresh = [c for c in flat if c.id not in vector_of]
         texts = [c.text for c in fresh]
         sentences = [c.text[s - c.start:e - c.start] for c in fresh for s, e in c.sentences]
-        vectors = embed(embedder, texts, settings.embed_chunk,
+        # A little text goes to the engine with no start-up cost, much to the fastest.
+        bulk = getattr(embedder, "for_bulk", None)
+        engine = bulk(texts + sentences) if bulk else embedder
+        vectors = embed(engine, texts, settings.embed_chunk,
                         show_progress=show_progress) if texts else None
-        sentence_vectors = embed(embedder, sentences, settings.embed_chunk,
+        sentence_vectors = embed(engine, sentences, settings.embed_chunk,
                                  show_progress=show_progress,
                                  desc="sentences", unit="sentence") if sentences else None
         at = 0

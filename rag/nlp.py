@@ -33,6 +33,25 @@ _loading = threading.Lock()
 _parsing = threading.Lock()  # one parse at a time: a spaCy pipeline is not thread-safe
 
 
+def import_spacy():
+    """``import spacy`` without torch: thinc imports torch whenever it can find it (1.8 s
+    of a cold start here), and this pipeline never uses it. Torch stays importable for
+    whoever needs it later (bulk indexing)."""
+    import sys
+
+    if "spacy" in sys.modules or "torch" in sys.modules:
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # type: ignore[assignment] - makes `import torch` fail
+    try:
+        import spacy
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
+    return spacy
+
+
 def model_digest(root: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(p for p in root.rglob("*") if p.is_file()
@@ -53,7 +72,7 @@ def load():
         with _loading:
             if _nlp is None:
                 try:
-                    import spacy
+                    spacy = import_spacy()
 
                     package = __import__(PACKAGE)
                 except ImportError:
