@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import math
 import time
 import uuid
@@ -27,6 +28,8 @@ from .answering import CLOSEST, QUOTED_INSTEAD
 from .assistant import Assistant
 from .errors import IndexNotFound, InvalidQuestion, RagError
 from .types import Answer, Filters
+
+log = logging.getLogger(__name__)
 
 MODEL_ID = "rag-news"
 
@@ -158,6 +161,10 @@ def add_routes(app: FastAPI, bot: Assistant, folder: Path, password: str | None 
             return error(503, str(exc), kind="server_error", code="no_index")
         except RagError as exc:
             return error(500, str(exc), kind="server_error")
+        except Exception:  # noqa: BLE001 - a client gets JSON, the log gets the traceback
+            log.exception("answering %r failed", question)
+            return error(500, "Something went wrong while answering; the server's log has "
+                         "the details.", kind="server_error")
         if answer.fault == "ModelServerDown":
             return error(503, answer.notice.removesuffix(QUOTED_INSTEAD), kind="server_error",
                          code="model_server_down")
