@@ -104,7 +104,11 @@ def questions_for(client: int, n: int, stable: list[Path], churn_pool: list[Path
 
 
 def run_load(url: str, bot, seeds: Path, stable: list[Path], churn_pool: list[Path], *,
-             clients: int = 8, per_client: int = 5, seed: int = 0) -> dict:
+             clients: int = 8, per_client: int = 5, seed: int = 0,
+             min_changes: int = 0) -> dict:
+    """Each client asks ``per_client`` questions, and goes on asking (more of the same
+    mix) until the churn has made ``min_changes`` index changes, so the questions really
+    overlap the changes however fast either side runs."""
     from gradio_client import Client
 
     rng = random.Random(seed)
@@ -115,9 +119,16 @@ def run_load(url: str, bot, seeds: Path, stable: list[Path], churn_pool: list[Pa
                                                    random.Random(seed)), daemon=True)
     records, lock = [], threading.Lock()
 
+    def asking(n: int):
+        yield from questions_for(n, per_client, stable, churn_pool, rng)
+        extra = 0
+        while len(log) < min_changes and churner.is_alive() and extra < 50:
+            extra += 1
+            yield questions_for(n + extra, 1, stable, churn_pool, rng)[0]
+
     def session(n: int) -> None:
         client = Client(url, verbose=False)
-        for question in questions_for(n, per_client, stable, churn_pool, rng):
+        for question in asking(n):
             began = time.time()
             try:
                 reply, error = client.predict(question, api_name="/chat"), None
