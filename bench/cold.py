@@ -52,8 +52,9 @@ def timed(cmd: list[str], env: dict) -> float:
     return time.perf_counter() - began
 
 
-def serve_ready(tmp: Path, env: dict) -> float:
-    """Seconds from `rag serve` to the first answer from the page's API."""
+def serve_ready(tmp: Path, env: dict) -> tuple[float, float]:
+    """Seconds from `rag serve` to the first answer from the page's API, and its peak RSS
+    in MB after that and a question the LLM answers."""
     import httpx
 
     port = free_port()
@@ -68,7 +69,13 @@ def serve_ready(tmp: Path, env: dict) -> float:
                                    json={"messages": [{"role": "user",
                                                        "content": SEED_QUESTIONS[3]}]})
                 if reply.status_code == 200:
-                    return time.perf_counter() - began
+                    ready = time.perf_counter() - began
+                    httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", timeout=120,
+                               json={"messages": [{"role": "user", "content":
+                                                   "What does Russia want from Ukraine?"}]})
+                    status = Path(f"/proc/{proc.pid}/status").read_text()
+                    peak_kb = int(status.split("VmHWM:")[1].split()[0])
+                    return ready, peak_kb / 1024
             except httpx.HTTPError:
                 pass
             if proc.poll() is not None:
@@ -121,7 +128,8 @@ def main() -> None:
         result["index"] = {"articles": args.articles, "full_build_s": round(full, 2),
                            "one_new_article_s": round(one, 2), "nothing_to_do_s": round(nothing, 2)}
 
-        result["serve_ready_s"] = round(serve_ready(tmp, env), 2)
+        ready, peak = serve_ready(tmp, env)
+        result["serve_ready_s"], result["serve_peak_rss_mb"] = round(ready, 2), round(peak)
 
         def spacy_import(code: str) -> float:
             began = time.perf_counter()
@@ -142,7 +150,8 @@ def main() -> None:
           f"{m['first_byte_p50_s']} s, whole answer p50 {m['total_p50_s']} s")
     print(f"rag index, {i['articles']} articles: full build {i['full_build_s']} s, one new "
           f"article {i['one_new_article_s']} s, nothing to do {i['nothing_to_do_s']} s")
-    print(f"rag serve: answers {result['serve_ready_s']} s after the command")
+    print(f"rag serve: answers {result['serve_ready_s']} s after the command; peak RSS "
+          f"{result['serve_peak_rss_mb']} MB")
     s = result["import_spacy_s"]
     print(f"import spacy: {s['torch_importable']} s with torch importable, "
           f"{s['torch_kept_out']} s with torch kept out")
