@@ -16,7 +16,11 @@ from .errors import RagError
 
 
 def _assistant(index_dir: str | None, **overrides) -> Assistant:
-    return Assistant(Settings.from_env(index_dir=index_dir, **overrides))
+    try:
+        settings = Settings.from_env(index_dir=index_dir, **overrides)
+    except ValueError as exc:  # a bad option or RAG_* variable: say which, no traceback
+        raise click.UsageError(str(exc)) from None
+    return Assistant(settings)
 
 
 def llm_options(func):

@@ -267,6 +267,21 @@ def test_rag_ask_with_a_server_that_is_down_says_so_and_still_answers(seed_index
     assert done.exception is None
 
 
+def test_a_url_that_is_not_http_is_a_one_line_error(seed_index, monkeypatch):
+    from click.testing import CliRunner
+
+    from rag.cli import cli
+
+    settings, _ = seed_index
+    done = CliRunner().invoke(cli, ["ask", "What did Rutte say?", "--index-dir",
+                                    str(settings.index_dir), "--llm-url", "localhost:8000"])
+    assert done.exit_code == 2 and "'localhost:8000' is not an http(s) URL" in done.output
+    assert done.exception is None or isinstance(done.exception, SystemExit)
+    monkeypatch.setenv("RAG_LLM_URL", "ftp://models")
+    done = CliRunner().invoke(cli, ["ask", "What did Rutte say?"])
+    assert done.exit_code == 2 and "'ftp://models' is not an http(s) URL" in done.output
+
+
 def test_rag_ask_through_the_server(model_server, seed_index):
     from click.testing import CliRunner
 
