@@ -41,12 +41,10 @@ def llm_options(func):
 
 
 def _llm(model, llm_urls, llm_api) -> dict:
-    """Settings overrides for the LLM options."""
-    if llm_urls:
-        return {"llm_urls": tuple(llm_urls), "llm_model": model, "llm_api": llm_api}
-    if model and Settings.from_env().llm_urls:  # $RAG_LLM_URL: --model names the served one
-        return {"llm_model": model, "llm_api": llm_api}
-    return {"model": model, "llm_api": llm_api}
+    """Settings overrides for the LLM options: --model names the in-process model and,
+    when model servers are used (--llm-url or $RAG_LLM_URL), the served one."""
+    return {"model": model, "llm_model": model, "llm_urls": tuple(llm_urls) or None,
+            "llm_api": llm_api}
 
 
 def _emit(data, as_json: bool, human) -> None:

@@ -170,8 +170,11 @@ class BundledEmbedder:
     def for_bulk(self, texts: Sequence[str]) -> Embedder:
         """The engine to embed ``texts`` with: NumPy for a few thousand word pieces (no
         start-up cost), torch for more (faster per token)."""
-        if sum(self.count_tokens(list(texts))) > self.light_max_tokens:
-            return self.torch
+        texts, total = list(texts), 0
+        for start in range(0, len(texts), 1024):  # stop counting once it is past the bound
+            total += sum(self.count_tokens(texts[start:start + 1024]))
+            if total > self.light_max_tokens:
+                return self.torch
         return self
 
 

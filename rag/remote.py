@@ -156,8 +156,7 @@ class OpenAIGenerator:
                 return
             except _Refused:
                 log.warning("model server %s refused the connection; trying the next", url)
-        raise ModelServerDown(f"The model server is down: {self.where} refused the "
-                              "connection. Start it, or point --llm-url at one that runs.")
+        raise self._down()
 
     def _order(self) -> list[str]:
         with self._lock:
@@ -210,6 +209,10 @@ class OpenAIGenerator:
         except httpx.HTTPError as exc:
             raise ModelServerReply(f"The model server at {url} broke off: {exc}") from None
 
+    def _down(self) -> ModelServerDown:
+        return ModelServerDown(f"The model server is down: {self.where} refused the "
+                               "connection. Start it, or point --llm-url at one that runs.")
+
     def _slow(self, url: str) -> str:
         return (f"The model server at {url} did not answer within "
                 f"{self.settings.llm_timeout:g} s (Settings.llm_timeout).")
@@ -233,8 +236,7 @@ class OpenAIGenerator:
             except (httpx.HTTPStatusError, ValueError):
                 raise ModelServerReply(f"The model server at {url} answered {path} with "
                                        f"{reply.status_code}: {_short(reply.text)}") from None
-        raise ModelServerDown(f"The model server is down: {self.where} refused the "
-                              "connection. Start it, or point --llm-url at one that runs.")
+        raise self._down()
 
 
 class _Refused(Exception):

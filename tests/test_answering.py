@@ -111,13 +111,19 @@ def test_bad_questions_get_a_clear_message(seeded, question):
         bot.ask(question)
 
 
-@pytest.mark.slow
-def test_real_models_answer_and_refuse_on_the_seed(tmp_path):
-    """The bundled embedder and default LLM, end to end, on the seed article."""
+def seed_bot(tmp_path):
+    """The bundled models over an index of the seed article; (assistant, seeds folder)."""
     folder = tmp_path / "seeds"
     write(folder / SEED.name, SEED.read_bytes())
     bot = Assistant(Settings(index_dir=tmp_path / "index"))
     bot.index([folder])
+    return bot, folder
+
+
+@pytest.mark.slow
+def test_real_models_answer_and_refuse_on_the_seed(tmp_path):
+    """The bundled embedder and default LLM, end to end, on the seed article."""
+    bot, folder = seed_bot(tmp_path)
     answer = bot.ask("What did Rutte say?")
     assert answer.mode in ("generated", "extractive")
     assert any("The balls are clearly in the Russian court now" in c.quote
@@ -139,10 +145,7 @@ def test_real_models_answer_each_kind_of_question_on_the_seed(tmp_path):
     from rag.evaluation import broken
     from rag.types import Turn
 
-    folder = tmp_path / "seeds"
-    write(folder / SEED.name, SEED.read_bytes())
-    bot = Assistant(Settings(index_dir=tmp_path / "index"))
-    bot.index([folder])
+    bot, _ = seed_bot(tmp_path)
     summary = bot.ask("Summarize the article.")
     assert summary.kind == "summary" and len(summary.citations) >= 3
     lavrov = bot.ask("What did Lavrov say?")

@@ -28,6 +28,16 @@ SEED_QUESTIONS = ["What did Rutte say?", "What did Lavrov say?", "When did Mosco
                   "What did Macron say about the strikes?"]
 
 
+def quantiles(latencies: list[float]) -> dict:
+    """p50 and p95 of the latencies, in seconds."""
+    ordered = sorted(latencies)
+
+    def pct(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+    return {"p50": pct(0.5), "p95": pct(0.95)}
+
+
 def title(path: Path) -> str:
     return path.read_text(encoding="latin-1").split("\n", 1)[0].strip()
 
@@ -166,13 +176,8 @@ def summarise(records: list[dict], presence: Presence, log: list[str], seconds: 
         for article in cited:
             if not presence.present_during(article, r["start"], r["end"]):
                 mixed.append(f"{r['question']!r} cited {article}")
-    latencies.sort()
-
-    def pct(q: float) -> float:
-        return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))], 2)
-
     return {"requests": len(records), "errors": len(errors), "mixed_answers": len(mixed),
-            "refusals": refusals, "latency_s": {"p50": pct(0.5), "p95": pct(0.95)},
+            "refusals": refusals, "latency_s": quantiles(latencies),
             "index_changes": len(log), "seconds": round(seconds, 1),
             "error_examples": errors[:5], "mixed_examples": mixed[:5], "churn": log}
 
@@ -225,15 +230,11 @@ def run_openai_load(url: str, questions: list[str], clients: int, key: str = "no
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(session, range(clients)))
     wall = time.time() - began
-    latencies = sorted(r["seconds"] for r in records)
-
-    def pct(q: float) -> float:
-        return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))], 2)
-
     modes: dict[str, int] = {}
     for r in records:
         modes[r["mode"] or "error"] = modes.get(r["mode"] or "error", 0) + 1
     return {"requests": len(records), "errors": sum(1 for r in records if r["error"]),
-            "latency_s": {"p50": pct(0.5), "p95": pct(0.95)}, "seconds": round(wall, 1),
+            "latency_s": quantiles([r["seconds"] for r in records]),
+            "seconds": round(wall, 1),
             "per_minute": round(60 * len(records) / wall, 1), "modes": modes,
             "error_examples": [r["error"] for r in records if r["error"]][:3]}
