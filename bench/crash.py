@@ -1,6 +1,6 @@
 """Crash safety: 100 randomized kill -9 trials of an index rebuild.
 
-Usage: python bench/crash.py [--trials 100] [--seed 0] [--json]
+Usage: python bench/crash.py [--trials 100] [--seed 0] [--json] [--store milvus]
 
 Each trial applies a random mix of additions, changes and deletions to a folder of generated
 articles, then kills the rebuild with SIGKILL - half the trials by a timer at a random
@@ -10,6 +10,11 @@ equal the state before or the state after the rebuild. Prints trials, corrupt,
 half_updated (goal: 0 and 0), how many ended old / new, and whether a rebuild after a
 killed one recovers. The fake (hashing) embedder keeps a trial near one second, so the
 commit, not the embedding, is where most kills land.
+
+``--store milvus`` runs the trials against collections on a ``milvus-lite server`` started
+for the run (``rag/milvus_write.py`` is the commit code then); after each kill the victim is
+rebuilt to the end and must equal a reference collection that was never killed
+("repaired"), which is what the next ``rag index`` after a crash must do.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
-from rag.testing.crash import Trials  # noqa: E402
+from rag.testing.crash import MilvusTrials, Trials  # noqa: E402
 
 
 def main() -> None:
@@ -32,16 +37,28 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--store", choices=["embedded", "milvus"], default="embedded")
     args = parser.parse_args()
     began = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        trials = Trials(Path(tmp), seed=args.seed)
+        server = None
+        if args.store == "milvus":
+            from rag.testing.milvus import start_milvus, stop
+
+            server, port = start_milvus(Path(tmp) / "milvus", Path(tmp) / "milvus.log")
+            trials = MilvusTrials(Path(tmp) / "work", seed=args.seed, port=port)
+        else:
+            trials = Trials(Path(tmp), seed=args.seed)
         for n in range(args.trials):
             outcome = trials.trial("timer" if n % 2 == 0 else "line")
             if not args.json:
                 print(f"\rtrial {n + 1}/{args.trials}: {outcome:<12}", end="", flush=True)
-        recovered = trials.recovers()
-    result = trials.results.as_dict() | {"recovers": recovered,
+        if server is None:
+            recovered = trials.recovers()
+        else:
+            recovered = trials.repaired == trials.results.trials
+            stop(server)
+    result = trials.results.as_dict() | {"recovers": recovered, "store": args.store,
                                           "seconds": round(time.perf_counter() - began, 1)}
     if args.json:
         print(json.dumps(result))

@@ -1,11 +1,13 @@
 """Indexing throughput and incremental cost on the 2,225 BBC articles.
 
 Usage: python bench/index.py [--data ../shared/data/bbc] [--limit N] [--json]
+                           [--store embedded|milvus|milvus://HOST:PORT/NAME]
 
 Prints articles, chunks, tokens embedded, seconds, tokens/s and that figure as a share of
 this machine's fp32 bound (matmul GFLOP/s measured in the same run, divided by the
 embedder's FLOPs per token), peak RSS, then the cost of adding, changing and deleting one
 article and of a no-op rebuild. Model load is excluded and reported separately.
+``--store milvus`` writes the index to a ``milvus-lite server`` started for the run.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "bbc")
     parser.add_argument("--limit", type=int, default=0, help="index only the first N files")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--store", default="embedded")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="rag-bench-"))
@@ -71,7 +74,14 @@ def main() -> None:
         dst = corpus / src.relative_to(args.data)
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(src, dst)
-    settings = Settings(index_dir=work / "index")
+    server = None
+    if args.store == "milvus":
+        from rag.testing.milvus import start_milvus
+
+        server, port = start_milvus(work / "milvus", work / "milvus.log")
+        args.store = f"milvus://127.0.0.1:{port}/bench"
+    settings = Settings(index_dir=work / "index",
+                        store=None if args.store == "embedded" else args.store)
 
     gflops = matmul_gflops()
     began = time.perf_counter()
@@ -81,7 +91,7 @@ def main() -> None:
     load_s = time.perf_counter() - began
 
     report = sync([corpus], settings, embedder, show_progress=not args.json)
-    store = open_store(settings.index_dir)
+    store = open_store(settings.location)
     chunks = store.chunks(store.chunk_ids())
     texts = [c.text for c in chunks.values()]
     sentences = [c.text[s - c.start:e - c.start] for c in chunks.values()
@@ -128,6 +138,11 @@ def main() -> None:
     timed("delete_one")
     timed("noop")
     results["peak_rss_mb"] = round(peak_rss_mb())
+    results["store"] = args.store
+    if server is not None:
+        from rag.testing.milvus import stop
+
+        stop(server)
     shutil.rmtree(work, ignore_errors=True)
 
     if args.json:

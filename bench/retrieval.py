@@ -1,6 +1,11 @@
 """Query latency of hybrid retrieval at 1k, 10k and 100k chunks.
 
 Usage: python bench/retrieval.py [--sizes 1000,10000,100000] [--queries 200] [--json]
+                               [--store embedded|milvus|milvus://HOST:PORT/NAME]
+
+``--store milvus`` starts a ``milvus-lite server`` on 127.0.0.1 for the run (a collection
+per size); a ``milvus://`` URI uses that server instead (collections NAME_<size>).
+Run it once per store, one after the other, for figures that compare.
 
 The corpus is synthesised from the BBC articles: 1,000 real chunks are embedded with the
 bundled model, then larger indexes repeat them with their sentences recombined across
@@ -41,7 +46,7 @@ def pct(values, q):
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def build(index_dir: Path, size: int, texts: list[str], vectors: np.ndarray,
+def build(index_dir: Path | str, size: int, texts: list[str], vectors: np.ndarray,
           sentences: list[str], settings: Settings, embedder, rng: random.Random) -> Store:
     entries, per_file = [], 500
     for f, start in enumerate(range(0, size, per_file)):
@@ -80,7 +85,15 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--store", default="embedded")
     args = parser.parse_args()
+    server = None
+    if args.store == "milvus":
+        from rag.testing.milvus import start_milvus
+
+        data = Path(tempfile.mkdtemp(prefix="bench-milvus-"))
+        server, port = start_milvus(data / "data", data / "server.log")
+        args.store = f"milvus://127.0.0.1:{port}/bench"
     rng = random.Random(0)
 
     embedder = SentenceTransformerEmbedder()
@@ -107,7 +120,10 @@ def main() -> None:
                                       "batched_mean": round(embed_ms[0], 2)}}
     for size in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
-            store = build(Path(tmp), size, texts, vectors, sentences, settings, embedder, rng)
+            where = Path(tmp) if args.store == "embedded" else f"{args.store}_{size}"
+            t = time.perf_counter()
+            store = build(where, size, texts, vectors, sentences, settings, embedder, rng)
+            results[f"{size}_chunks_build_s"] = round(time.perf_counter() - t, 1)
             retriever = Retriever.from_settings(store, embedder, settings)
             for q, v in zip(queries[:10], qvecs[:10], strict=True):
                 retriever.scores(q, query_vector=v)  # warm caches
@@ -120,6 +136,11 @@ def main() -> None:
                                             "p95": round(pct(times, 95), 2),
                                             "mean": round(statistics.mean(times), 2)}
             store.close()
+    if server is not None:
+        from rag.testing.milvus import stop
+
+        stop(server)
+    results["store"] = args.store
     if args.json:
         print(json.dumps(results, indent=2))
     else:

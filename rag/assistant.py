@@ -54,7 +54,7 @@ class Assistant:
 
         with self._lock:
             if self._store is None or not self._store.is_current():
-                store = open_store(self.settings.index_dir)
+                store = open_store(self.settings.location)
                 check_compatible(store, self.settings, self.embedder.model_id)
                 self._store = store  # the old view stays usable by readers still holding it
             return self._store

@@ -15,9 +15,9 @@ from .config import Settings
 from .errors import RagError
 
 
-def _assistant(index_dir: str | None, **overrides) -> Assistant:
+def _assistant(index_dir: str | None, store: str | None = None, **overrides) -> Assistant:
     try:
-        settings = Settings.from_env(index_dir=index_dir, **overrides)
+        settings = Settings.from_env(index_dir=index_dir, store=store, **overrides)
     except ValueError as exc:  # a bad option or RAG_* variable: say which, no traceback
         raise click.UsageError(str(exc)) from None
     return Assistant(settings)
@@ -80,9 +80,17 @@ def cli(verbose: bool) -> None:
                         format="%(levelname)s: %(message)s", stream=sys.stderr)
 
 
-index_dir_option = click.option(
-    "--index-dir", type=click.Path(file_okay=False), default=None,
-    help="Index directory (default: $RAG_INDEX_DIR or ./index).")
+def index_dir_option(func):
+    """--index-dir, and --store for an index elsewhere (a Milvus server)."""
+    func = click.option(
+        "--store", default=None, metavar="URI",
+        help="Where the index lives instead: milvus://HOST:PORT/NAME (a Milvus server; "
+             "milvus+https:// for TLS; token from $RAG_MILVUS_TOKEN), milvus-lite://PATH "
+             "(Milvus Lite in this process) or a directory (default: $RAG_STORE; it wins "
+             "over --index-dir).")(func)
+    return click.option(
+        "--index-dir", type=click.Path(file_okay=False), default=None,
+        help="Index directory (default: $RAG_INDEX_DIR or ./index).")(func)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 
 
@@ -98,7 +106,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
               help="`bundled` or a sentence-transformers model directory.")
 @click.option("--check", is_flag=True,
               help="Only check the index's integrity and say what is wrong (exit 1 if any).")
-def index(paths, index_dir, as_json, rebuild, watch, embedder, check) -> None:
+def index(paths, index_dir, store, as_json, rebuild, watch, embedder, check) -> None:
     """Build or update the index of PATHS (default: ./seeds).
 
     Only new and changed articles are chunked and embedded; deleted ones are removed.
@@ -109,11 +117,11 @@ def index(paths, index_dir, as_json, rebuild, watch, embedder, check) -> None:
       rag index seeds/ more/ --json
       rag index seeds/ --watch
     """
-    bot = _assistant(index_dir, embedder=embedder)
+    bot = _assistant(index_dir, store, embedder=embedder)
     if check:
         from .engines import open_store
 
-        store = open_store(bot.settings.index_dir)
+        store = open_store(bot.settings.location)
         problems = store.check()
         _emit({"generation": store.generation, "problems": problems}, as_json,
               lambda: click.echo("\n".join(problems) if problems else
@@ -176,7 +184,7 @@ def _filters(since, until, articles):
               help="Re-rank with a local cross-encoder model directory.")
 @index_dir_option
 @json_option
-def search(query, k, since, until, articles, reranker, index_dir, as_json) -> None:
+def search(query, k, since, until, articles, reranker, index_dir, store, as_json) -> None:
     """Show the passages that best match QUERY (dense + BM25, fused).
 
     \b
@@ -186,7 +194,7 @@ def search(query, k, since, until, articles, reranker, index_dir, as_json) -> No
       rag search "budget" --article business/001 --json
     """
     filters = _filters(since, until, articles)
-    bot = _assistant(index_dir, reranker=reranker)
+    bot = _assistant(index_dir, store, reranker=reranker)
     began = time.perf_counter()
     passages = bot.search(query, k, filters)
     ms = (time.perf_counter() - began) * 1000
@@ -216,7 +224,7 @@ def search(query, k, since, until, articles, reranker, index_dir, as_json) -> No
 @llm_options
 @filter_options
 @json_option
-def ask(question, index_dir, model, llm_urls, llm_api, since, until, articles,
+def ask(question, index_dir, store, model, llm_urls, llm_api, since, until, articles,
         as_json) -> None:
     """Answer QUESTION from the articles, with numbered citations, or say it is not there.
 
@@ -227,7 +235,7 @@ def ask(question, index_dir, model, llm_urls, llm_api, since, until, articles,
       rag ask "What did Rutte say?" --llm-url http://127.0.0.1:8000/v1
     """
     filters = _filters(since, until, articles)
-    bot = _assistant(index_dir, **_llm(model, llm_urls, llm_api))
+    bot = _assistant(index_dir, store, **_llm(model, llm_urls, llm_api))
     from .spans import quoted
     from .types import Progress
 
@@ -275,16 +283,26 @@ def ask(question, index_dir, model, llm_urls, llm_api, since, until, articles,
 @click.option("--port", default=7860, show_default=True, type=int, help="Port to listen on.")
 @click.option("--auth", default=None, metavar="USER:PASS",
               help="Require this login (use it whenever --host is not 127.0.0.1).")
+@click.option("--index/--no-index", "sync_seeds", default=None,
+              help="Index the seeds folder at start and allow uploads and deletes on the "
+                   "page (default: yes, except for a shared index on a Milvus server, "
+                   "which `rag index` jobs write).")
 @llm_options
-def serve(index_dir, seeds_dir, host, port, auth, model, llm_urls, llm_api) -> None:
+def serve(index_dir, store, seeds_dir, host, port, auth, sync_seeds, model, llm_urls,
+          llm_api) -> None:
     """Update the index of the seeds folder, then serve the chat page.
 
     \b
     Examples:
       rag serve
       rag serve --host 0.0.0.0 --auth alice:s3cret --port 8080
+      rag serve --store milvus://milvus.internal:19530/news    (reads a shared index)
     """
-    bot = _assistant(index_dir, seeds_dir=seeds_dir, **_llm(model, llm_urls, llm_api))
+    from .engines import is_shared
+
+    bot = _assistant(index_dir, store, seeds_dir=seeds_dir, **_llm(model, llm_urls, llm_api))
+    if sync_seeds is None:
+        sync_seeds = not is_shared(bot.settings.location)
     seeds = Path(bot.settings.seeds_dir)
     seeds.mkdir(parents=True, exist_ok=True)
     credentials = None
@@ -296,14 +314,19 @@ def serve(index_dir, seeds_dir, host, port, auth, model, llm_urls, llm_api) -> N
     elif host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"Warning: serving on {host} without --auth: anyone who can reach this "
                    "address can use it.", err=True)
-    click.echo(f"Indexing {seeds} ...", err=True)
-    _print_report(bot.index([seeds], show_progress=True), False)
+    if sync_seeds:
+        click.echo(f"Indexing {seeds} ...", err=True)
+        _print_report(bot.index([seeds], show_progress=True), False)
+    else:
+        status = bot.status()  # fails here, with its message, if the index is not there
+        click.echo(f"Reading the shared index at {bot.settings.location} ({status.articles} "
+                   "articles); not indexing the seeds folder (--index to do so).", err=True)
     from ui.app import CSS, build
 
     from . import nlp
     from .endpoint import MODEL_ID, add_routes
 
-    demo = build(bot, seeds)
+    demo = build(bot, seeds, writable=sync_seeds)
     click.echo(f"Loading the LLM ({bot.generator.name}) and the NLP model ...", err=True)
     problem = bot.generator.prepare()  # load now: the first question is answered at full speed
     if problem:
@@ -355,11 +378,12 @@ def eval_options(what: str):
 @index_dir_option
 @json_option
 def eval_retrieval_cmd(data_path, limit, seed, misses, reranker, candidates, index_dir,
-                       as_json) -> None:
+                       store, as_json) -> None:
     """Recall@1/5/10 and MRR@10 by document over the answerable questions.
 
     The documents are indexed into a cache keyed by their content, so a second run embeds
-    nothing; --index-dir puts that index in DIR instead.
+    nothing; --index-dir puts that index in DIR instead, and --store milvus://... in a
+    collection named after the given one and that key.
 
     \b
     Example:
@@ -368,7 +392,7 @@ def eval_retrieval_cmd(data_path, limit, seed, misses, reranker, candidates, ind
     from .evaluation import eval_retrieval, load_eval_file, prepare_index, sample
 
     data = load_eval_file(data_path)
-    bot = _assistant(None, reranker=reranker, candidates=candidates)
+    bot = _assistant(None, store, reranker=reranker, candidates=candidates)
     settings = prepare_index(data, Path(data_path), bot.settings, bot.embedder,
                              show_progress=not as_json, index_dir=index_dir)
     scorer = Assistant(settings, embedder=bot.embedder)
@@ -389,9 +413,10 @@ def eval_retrieval_cmd(data_path, limit, seed, misses, reranker, candidates, ind
 @llm_options
 @click.option("--records", type=click.Path(dir_okay=False), default=None,
               help="Write every question with its answer (JSONL).")
+@index_dir_option
 @json_option
-def eval_answers_cmd(data_path, limit, seed, model, llm_urls, llm_api, records,
-                     as_json) -> None:
+def eval_answers_cmd(data_path, limit, seed, model, llm_urls, llm_api, records, index_dir,
+                     store, as_json) -> None:
     """Answer accuracy, refusal accuracy, citation precision and latency.
 
     \b
@@ -402,9 +427,9 @@ def eval_answers_cmd(data_path, limit, seed, model, llm_urls, llm_api, records,
     from .evaluation import eval_answers, load_eval_file, prepare_index, sample
 
     data = load_eval_file(data_path)
-    bot = _assistant(None, **_llm(model, llm_urls, llm_api))
+    bot = _assistant(None, store, **_llm(model, llm_urls, llm_api))
     settings = prepare_index(data, Path(data_path), bot.settings, bot.embedder,
-                             show_progress=not as_json)
+                             show_progress=not as_json, index_dir=index_dir)
     scorer = Assistant(settings, embedder=bot.embedder)
     problem = scorer.generator.prepare()  # loaded (or reached) before the clock starts
     if problem:

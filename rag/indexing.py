@@ -61,7 +61,7 @@ def check_compatible(store: Store, settings: Settings, embedder_id: str) -> None
             f"{built.chunker}, not {want}. Rebuild it with `rag index --rebuild`.")
 
 
-def _open_existing(index_dir: Path) -> tuple[Store | None, list[Path]]:
+def _open_existing(index_dir: Path | str) -> tuple[Store | None, list[Path]]:
     """The live state, or None when there is none or it is in an older format; then
     also the folders that older index was built from, so the run rebuilds all of them."""
     try:
@@ -84,7 +84,7 @@ def _under(path: str, roots: list[Path]) -> bool:
 
 def sync(paths: Iterable[Path | str], settings: Settings, embedder: Embedder, *,
          rebuild: bool = False, show_progress: bool = False) -> IndexReport:
-    """Bring the index in ``settings.index_dir`` in step with the articles under ``paths``.
+    """Bring the index at ``settings.location`` in step with the articles under ``paths``.
 
     Files under ``paths`` that vanished are removed from the index; articles indexed from
     other folders are left alone.
@@ -95,7 +95,7 @@ def sync(paths: Iterable[Path | str], settings: Settings, embedder: Embedder, *,
     """
     began = time.perf_counter()
     roots = [Path(p).expanduser().resolve() for p in paths]
-    index_dir = Path(settings.index_dir)
+    index_dir = settings.location
     with write_lock(index_dir):
         base, old_roots = (None, []) if rebuild else _open_existing(index_dir)
         roots += [r for r in old_roots if r not in roots]
@@ -241,7 +241,7 @@ def remove(settings: Settings, article_id: str, *, delete_file: bool = False) ->
         ArticleNotFound: no article has exactly that id.
         RagError: the file could not be deleted (nothing was changed).
     """
-    index_dir = Path(settings.index_dir)
+    index_dir = settings.location
     with write_lock(index_dir):
         base = open_store(index_dir)
         try:

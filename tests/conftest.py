@@ -31,8 +31,9 @@ def fake_embedder():
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch, tmp_path):
     """Point user state at a temp dir so no test touches ./index."""
-    for var in ("RAG_INDEX_DIR", "RAG_SEEDS_DIR", "RAG_EMBEDDER", "RAG_MODEL", "RAG_CACHE_DIR",
-                "RAG_LLM_URL", "RAG_LLM_MODEL", "RAG_LLM_API_KEY"):
+    for var in ("RAG_INDEX_DIR", "RAG_STORE", "RAG_MILVUS_TOKEN", "RAG_SEEDS_DIR",
+                "RAG_EMBEDDER", "RAG_MODEL", "RAG_CACHE_DIR", "RAG_LLM_URL", "RAG_LLM_MODEL",
+                "RAG_LLM_API_KEY"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
     monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
@@ -45,3 +46,28 @@ def write(path: Path, text: str | bytes) -> Path:
     else:
         path.write_text(text, encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def milvus_port(tmp_path_factory):
+    """A real ``milvus-lite server`` on 127.0.0.1 for the whole session (skips with the
+    reason when the milvus extra is missing)."""
+    from rag.testing.milvus import available, start_milvus, stop
+
+    why = available()
+    if why:
+        pytest.skip(why)
+    root = tmp_path_factory.mktemp("milvus")
+    proc, port = start_milvus(root / "data", root / "server.log")
+    yield port
+    stop(proc)
+
+
+@pytest.fixture(params=["embedded", "milvus"])
+def location(request, tmp_path):
+    """Where a test's index lives: a directory, or a fresh collection on Milvus Lite."""
+    if request.param == "embedded":
+        return tmp_path / "index"
+    from rag.testing.milvus import fresh_uri
+
+    return fresh_uri(request.getfixturevalue("milvus_port"))

@@ -30,86 +30,91 @@ def settings(tmp_path):
     return Settings(index_dir=tmp_path / "index", chunk_tokens=60)
 
 
-def test_incremental_add_change_delete_readd(corpus, settings, fake_embedder):
-    first = sync([corpus], settings, fake_embedder)
+@pytest.fixture
+def both(location):
+    """Settings for an index on each engine in turn (a directory, Milvus Lite)."""
+    return Settings(store=str(location), chunk_tokens=60)
+
+
+def test_incremental_add_change_delete_readd(corpus, both, fake_embedder):
+    first = sync([corpus], both, fake_embedder)
     assert counts(first) == (4, 0, 0, 0)
     assert first.chunks_embedded == first.chunks_total > 4
 
-    again = sync([corpus], settings, fake_embedder)
+    again = sync([corpus], both, fake_embedder)
     assert counts(again) == (0, 0, 4, 0) and again.chunks_embedded == 0
 
     shutil.copy(corpus.parent / "pool" / "004.txt", corpus / "new.txt")
-    added = sync([corpus], settings, fake_embedder)
-    store = open_store(settings.index_dir)
-    new_chunks = store.db.execute(
-        "SELECT COUNT(*) FROM chunks WHERE article_id='new'").fetchone()[0]
+    added = sync([corpus], both, fake_embedder)
+    store = open_store(both.location)
+    new_chunks = store.chunk_count(["new"])
     assert counts(added) == (1, 0, 4, 0)
     assert added.chunks_embedded == new_chunks  # only the new article was embedded
 
     (corpus / "002.txt").write_text((corpus / "002.txt").read_text() + "\nA late update.\n")
-    changed = sync([corpus], settings, fake_embedder)
+    changed = sync([corpus], both, fake_embedder)
     assert counts(changed) == (0, 1, 4, 0)
     assert 0 < changed.chunks_embedded < changed.chunks_total
 
     saved = (corpus / "003.txt").read_bytes()
     (corpus / "003.txt").unlink()
-    deleted = sync([corpus], settings, fake_embedder)
+    deleted = sync([corpus], both, fake_embedder)
     assert counts(deleted) == (0, 0, 4, 1) and deleted.chunks_embedded == 0
-    store = open_store(settings.index_dir)
+    store = open_store(both.location)
     assert "003" not in store.articles() and store.check() == []
 
     (corpus / "003.txt").write_bytes(saved)
-    readded = sync([corpus], settings, fake_embedder)
+    readded = sync([corpus], both, fake_embedder)
     assert counts(readded) == (1, 0, 4, 0)
-    store = open_store(settings.index_dir)
+    store = open_store(both.location)
     assert readded.chunks_total == first.chunks_total + new_chunks + (
         changed.chunks_total - added.chunks_total)
-    ids = [r[0] for r in store.db.execute("SELECT id FROM chunks")]
-    assert len(ids) == len(set(ids)) == store.vectors.ntotal
+    ids = store.chunk_ids()
+    assert len(ids) == len(set(ids)) == len(store.vector_ids()) == readded.chunks_total
     assert store.check() == []
 
 
-def test_other_folders_are_left_alone(corpus, settings, fake_embedder, tmp_path):
+def test_other_folders_are_left_alone(corpus, both, fake_embedder, tmp_path):
     other = write(tmp_path / "other" / "x.txt", "Another story about ports.\n").parent
-    sync([corpus], settings, fake_embedder)
-    report = sync([other], settings, fake_embedder)
+    sync([corpus], both, fake_embedder)
+    report = sync([other], both, fake_embedder)
     assert counts(report) == (1, 0, 0, 0)
-    assert set(open_store(settings.index_dir).articles()) == {"001", "002", "003", "004", "x"}
+    assert set(open_store(both.location).articles()) == {"001", "002", "003", "004", "x"}
 
 
-def test_same_stem_in_one_folder_gets_distinct_ids(tmp_path, settings, fake_embedder):
+def test_same_stem_in_one_folder_gets_distinct_ids(tmp_path, both, fake_embedder):
     write(tmp_path / "a" / "story.txt", "Text version.\n")
     write(tmp_path / "a" / "story.md", "Markdown version.\n")
-    sync([tmp_path / "a"], settings, fake_embedder)
-    assert sorted(open_store(settings.index_dir).articles()) == ["story", "story.txt"]
+    sync([tmp_path / "a"], both, fake_embedder)
+    assert sorted(open_store(both.location).articles()) == ["story", "story.txt"]
 
 
-def test_a_file_that_turns_bad_keeps_its_previous_version(corpus, settings, fake_embedder):
-    sync([corpus], settings, fake_embedder)
+def test_a_file_that_turns_bad_keeps_its_previous_version(corpus, both, fake_embedder):
+    sync([corpus], both, fake_embedder)
     (corpus / "001.txt").write_bytes(b"\x00\x01\x02" * 100)
-    report = sync([corpus], settings, fake_embedder)
+    report = sync([corpus], both, fake_embedder)
     assert "previously indexed version is kept" in report.skipped[0].reason
-    assert "001" in open_store(settings.index_dir).articles()
+    assert "001" in open_store(both.location).articles()
 
 
-def test_embedder_mismatch_is_refused_until_rebuild(corpus, settings, fake_embedder):
-    sync([corpus], settings, fake_embedder)
+def test_embedder_mismatch_is_refused_until_rebuild(corpus, both, fake_embedder):
+    sync([corpus], both, fake_embedder)
 
     class Other(FakeEmbedder):
         model_id = "another-model"
 
     with pytest.raises(IndexMismatch, match="rag index --rebuild"):
-        sync([corpus], settings, Other())
+        sync([corpus], both, Other())
     with pytest.raises(IndexMismatch, match="chunker"):
-        sync([corpus], settings.with_(chunk_tokens=100), fake_embedder)
-    report = sync([corpus], settings, Other(), rebuild=True)
+        sync([corpus], both.with_(chunk_tokens=100), fake_embedder)
+    report = sync([corpus], both, Other(), rebuild=True)
     assert counts(report) == (4, 0, 0, 0)
-    assert open_store(settings.index_dir).manifest.embedder_id == "another-model"
+    assert open_store(both.location).manifest.embedder_id == "another-model"
 
 
-def test_missing_index_names_the_command(tmp_path):
+def test_missing_index_names_the_command(location):
     with pytest.raises(IndexNotFound, match="rag index seeds/"):
-        open_store(tmp_path / "nowhere")
+        open_store(location)
 
 
 def test_old_generations_are_collected(corpus, settings, fake_embedder):
@@ -244,7 +249,7 @@ def test_a_chunk_missing_from_a_damaged_index_is_embedded_again(corpus, settings
     store.close()
 
 
-def test_remove_takes_exactly_one_file_out_and_can_delete_it(tmp_path, settings, fake_embedder):
+def test_remove_takes_exactly_one_file_out_and_can_delete_it(tmp_path, both, fake_embedder):
     from rag.errors import ArticleNotFound
     from rag.indexing import remove
 
@@ -253,22 +258,22 @@ def test_remove_takes_exactly_one_file_out_and_can_delete_it(tmp_path, settings,
     write(folder / "b.txt", "The harbour strike in Rotterdam ended on Friday.\n")
     write(folder / "feed.jsonl", '{"title": "One", "text": "First feed story about rail."}\n'
           '{"title": "Two", "text": "Second feed story about roads."}\n')
-    sync([folder], settings, fake_embedder)
+    sync([folder], both, fake_embedder)
     with pytest.raises(ArticleNotFound):
-        remove(settings, "A")  # ids are exact
-    kept = remove(settings, "a")  # the index only: the file stays
+        remove(both, "A")  # ids are exact
+    kept = remove(both, "a")  # the index only: the file stays
     assert kept.articles == ("a",) and kept.chunks == 1 and not kept.file_deleted
     assert (folder / "a.txt").exists()
-    store = open_store(settings.index_dir)
+    store = open_store(both.location)
     assert store.check() == [] and "a" not in store.articles(with_text=False)
-    gone = remove(settings, "feed#1", delete_file=True)  # a feed goes as a whole
+    gone = remove(both, "feed#1", delete_file=True)  # a feed goes as a whole
     assert sorted(gone.articles) == ["feed#1", "feed#2"] and not (folder / "feed.jsonl").exists()
-    store = open_store(settings.index_dir)
+    store = open_store(both.location)
     assert store.check() == [] and set(store.articles(with_text=False)) == {"b"}
-    assert counts(sync([folder], settings, fake_embedder)) == (1, 0, 1, 0)  # a.txt is back
+    assert counts(sync([folder], both, fake_embedder)) == (1, 0, 1, 0)  # a.txt is back
 
 
-def test_remove_leaves_both_as_they_were_when_the_file_cannot_go(tmp_path, settings,
+def test_remove_leaves_both_as_they_were_when_the_file_cannot_go(tmp_path, both,
                                                                  fake_embedder, monkeypatch):
     from pathlib import Path
 
@@ -277,15 +282,41 @@ def test_remove_leaves_both_as_they_were_when_the_file_cannot_go(tmp_path, setti
 
     folder = tmp_path / "news"
     write(folder / "a.txt", "Ferries to Hull start in May, the operator said.\n")
-    sync([folder], settings, fake_embedder)
-    before = open_store(settings.index_dir).fingerprint()
+    sync([folder], both, fake_embedder)
+    before = open_store(both.location).fingerprint()
 
     def refuse(self, missing_ok=False):
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(Path, "unlink", refuse)
     with pytest.raises(RagError, match="Nothing was removed"):
-        remove(settings, "a", delete_file=True)
+        remove(both, "a", delete_file=True)
     monkeypatch.undo()
-    after = open_store(settings.index_dir)
+    after = open_store(both.location)
     assert (folder / "a.txt").exists() and after.fingerprint() == before and after.check() == []
+
+
+def test_a_view_keeps_reading_its_whole_state_while_the_index_changes(corpus, both,
+                                                                     fake_embedder):
+    """A reader never sees an article's old and new chunks together: the view it opened
+    reads that generation whole until it opens the new one."""
+    import time
+
+    from rag.milvus import POINTER_TTL
+
+    sync([corpus], both, fake_embedder)
+    old = open_store(both.location)
+    before = old.fingerprint()
+    old_ids = set(old.chunk_ids("002"))
+    (corpus / "002.txt").write_text((corpus / "002.txt").read_text() + "\nA late update.\n")
+    (corpus / "003.txt").unlink()
+    sync([corpus], both, fake_embedder)
+    time.sleep(POINTER_TTL)
+    assert not old.is_current()
+    assert old.fingerprint() == before and old.check() == []
+    assert set(old.chunk_ids("002")) == old_ids and "003" in old.articles(with_text=False)
+    new = open_store(both.location)
+    assert new.is_current() and new.check() == [] and new.fingerprint() != before
+    assert "003" not in new.articles(with_text=False) and set(new.chunk_ids("002")) != old_ids
+    assert "late update" in new.articles(["002"])["002"].text
+    assert "late update" not in old.articles(["002"])["002"].text

@@ -37,9 +37,9 @@ POLL_SECONDS = 5.0
 class ChatApp:
     """Owns the Assistant (answers) and the Library (the seeds folder and its index)."""
 
-    def __init__(self, bot: Assistant, seeds_dir: Path):
+    def __init__(self, bot: Assistant, seeds_dir: Path, writable: bool = True):
         self.bot = bot
-        self.library = Library(bot, seeds_dir)
+        self.library = Library(bot, seeds_dir, writable)
         self._shown: OrderedDict[str, Answer] = OrderedDict()  # rendered text -> Answer
 
     def _remember(self, rendered: str, answer: Answer) -> None:
@@ -170,8 +170,8 @@ def example_text(picked: gr.SelectData) -> str:
     return picked.value["text"]
 
 
-def build(bot: Assistant, seeds_dir: Path) -> gr.Blocks:
-    app = ChatApp(bot, seeds_dir)
+def build(bot: Assistant, seeds_dir: Path, writable: bool = True) -> gr.Blocks:
+    app = ChatApp(bot, seeds_dir, writable)
     first = app.library.snapshot()
     with gr.Blocks(title="News Q&A") as demo:
         gr.Markdown("## Ask the articles\nAnswers cite the passages they come from. "

@@ -51,10 +51,16 @@ def label(a: Article) -> str:
 class Library:
     """The seeds folder and the index behind the Articles tab; serialises changes."""
 
-    def __init__(self, bot: Assistant, seeds_dir: Path):
+    def __init__(self, bot: Assistant, seeds_dir: Path, writable: bool = True):
         self.bot = bot
         self.seeds_dir = Path(seeds_dir)
+        self.writable = writable  # False: a shared index that `rag index` jobs write
         self.lock = threading.Lock()
+
+    def read_only(self) -> str:
+        return (f"This page reads a shared index ({escape(str(self.bot.settings.location))}),"
+                " which `rag index` jobs update; start `rag serve --index` to add and "
+                "delete articles from here. Nothing was changed.")
 
     # -- reading ---------------------------------------------------------------------
 
@@ -106,6 +112,8 @@ class Library:
         A file whose content is already in the folder is not added again; a new file with
         a name that is taken gets ``name (2)``, never an overwrite.
         """
+        if not self.writable:
+            return self.read_only()
         saved, problems, present = [], [], []
         existing = self._contents()
         for f in files or []:
@@ -168,6 +176,8 @@ class Library:
 
     def ask_delete(self, article_id: str | None) -> tuple[str, Pending | None]:
         """The first step of a delete: name what would go, or say why nothing can."""
+        if not self.writable:
+            return self.read_only(), None
         if not article_id:
             return "Choose an article from the list first; nothing was deleted.", None
         found, problem = self._deletable(article_id)

@@ -180,3 +180,77 @@ class Trials:
             return not store.check() and store.fingerprint() == fingerprint(self.state)
         finally:
             store.close()
+
+
+class MilvusTrials(Trials):
+    """The same trials against collections on a Milvus server.
+
+    A collection cannot be copied like a directory, so a reference collection takes every
+    rebuild to the end beside the victim: its fingerprint before and after a rebuild are
+    the old and new states the killed victim must show. After each judgement the victim
+    is rebuilt to the end too, which must repair it to the reference's state (what the
+    next ``rag index`` after a crash must do).
+    """
+
+    def __init__(self, workdir: Path, seed: int, port: int, start_articles: int = 40):
+        from .milvus import fresh_uri
+
+        self.rng = random.Random(seed)
+        self.work = workdir
+        self.folder = workdir / "articles"
+        self.folder.mkdir(parents=True)
+        self.pool = write_news(workdir / "pool", seed, start_articles + 8 * 40)
+        self.rng.shuffle(self.pool)
+        for src in self.pool[:start_articles]:
+            shutil.copy(src, self.folder / src.name)
+        self.unused = self.pool[start_articles:]
+        self.victim = fresh_uri(port, "crash")
+        self.reference = fresh_uri(port, "crashref")
+        run_worker(self.victim, self.folder)
+        run_worker(self.reference, self.folder)
+        self.results = Results()
+        self.repaired = 0
+        self.count = 0
+
+    def trial(self, kill_by: str, at: float | None = None) -> str:
+        self.count += 1
+        mix = self.mutate()
+        before = fingerprint(self.reference)
+        began = time.perf_counter()
+        lines = run_worker(self.reference, self.folder,
+                           *(["--count-lines"] if kill_by == "line" else []))
+        duration = time.perf_counter() - began
+        after = fingerprint(self.reference)
+        if kill_by == "line":
+            total = int(lines.stdout.strip())
+            die_at = max(1, round(at * total)) if at else self.rng.randint(1, total)
+            proc = subprocess.run([*WORKER, self.victim, str(self.folder), "--die-at-line",
+                                   str(die_at)], env=ENV, capture_output=True)
+            moment = f"writer line {die_at} of {total}"
+            if proc.returncode != -9:
+                raise RuntimeError(f"the worker was not killed at line {die_at}: "
+                                   f"{proc.returncode} {proc.stderr[-2000:]!r}")
+        else:
+            proc = subprocess.Popen([*WORKER, self.victim, str(self.folder)], env=ENV,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            delay = self.rng.uniform(0.2, 1.1) * duration
+            time.sleep(delay)
+            proc.kill()
+            if proc.wait() == 0:
+                self.results.finished_first += 1
+            moment = f"{delay:.2f} s of a {duration:.2f} s run"
+        label = f"trial {self.count} ({mix}, {moment})"
+        outcome = self._judge(self.victim, before, after, label)
+        self.results.trials += 1
+        setattr(self.results, "by_" + kill_by, getattr(self.results, "by_" + kill_by) + 1)
+        setattr(self.results, outcome, getattr(self.results, outcome) + 1)
+        run_worker(self.victim, self.folder)  # the next run repairs
+        store = open_store(self.victim)
+        try:
+            if not store.check() and store.fingerprint() == after:
+                self.repaired += 1
+            else:
+                self.results.problems.append(f"{label}: the next run did not repair it")
+        finally:
+            store.close()
+        return outcome

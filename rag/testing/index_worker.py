@@ -1,11 +1,12 @@
 """Run one index sync with the fake embedder in its own process; the crash trials kill it.
 
-    python -m rag.testing.index_worker INDEX_DIR ARTICLES [--die-at-line N | --count-lines]
+    python -m rag.testing.index_worker LOCATION ARTICLES [--die-at-line N | --count-lines]
 
-``--die-at-line N`` sends this process SIGKILL at the N-th line executed in
-``rag/embedded_write.py`` from the moment ``write_generation`` starts (the code that writes a new
-generation and switches to it), so a sweep over N kills the run at every step of the
-commit, not only where a timer happens to land.
+LOCATION is an index directory or a Milvus URI. ``--die-at-line N`` sends this process
+SIGKILL at the N-th line executed in the engine's writer (``rag/embedded_write.py`` or
+``rag/milvus_write.py``) from the moment ``write_generation`` starts (the code that writes
+a new generation and switches to it), so a sweep over N kills the run at every step of
+the commit, not only where a timer happens to land.
 ``--count-lines`` runs to the end and prints how many such lines there were.
 """
 
@@ -13,15 +14,22 @@ import os
 import signal
 import sys
 
-from rag import embedded_write
 from rag.config import Settings
 from rag.indexing import sync
 from rag.testing.fakes import FakeEmbedder
 
-STORE_FILE = embedded_write.__file__
+
+def writer_file(location: str) -> str:
+    if location.startswith("milvus"):
+        from rag import milvus_write
+
+        return milvus_write.__file__
+    from rag import embedded_write
+
+    return embedded_write.__file__
 
 
-def trace_store_lines(on_line):
+def trace_store_lines(on_line, store_file: str):
     """Call ``on_line()`` at every line executed in rag/embedded_write.py once write_generation
     has been entered (in this thread)."""
     started = False
@@ -33,7 +41,7 @@ def trace_store_lines(on_line):
 
     def calls(frame, event, arg):
         nonlocal started
-        if frame.f_code.co_filename != STORE_FILE:
+        if frame.f_code.co_filename != store_file:
             return None
         started = started or frame.f_code.co_name == "write_generation"
         return local
@@ -52,13 +60,13 @@ def main(argv):
             lines += 1
             if lines == die_at:
                 os.kill(os.getpid(), signal.SIGKILL)
-        trace_store_lines(on_line)
+        trace_store_lines(on_line, writer_file(index_dir))
     elif option == ["--count-lines"]:
         def on_line():
             nonlocal lines
             lines += 1
-        trace_store_lines(on_line)
-    report = sync([articles], Settings(index_dir=index_dir, chunk_tokens=60), FakeEmbedder())
+        trace_store_lines(on_line, writer_file(index_dir))
+    report = sync([articles], Settings(store=index_dir, chunk_tokens=60), FakeEmbedder())
     sys.settrace(None)
     print(lines if option == ["--count-lines"] else report.to_dict())
 

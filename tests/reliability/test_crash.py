@@ -55,3 +55,15 @@ def test_check_passes_a_whole_index(tmp_path, fake_embedder):
 def test_check_names_what_is_wrong(tmp_path, fake_embedder, sql, problem):
     problems = damaged(tmp_path, fake_embedder, sql)
     assert any(problem in p for p in problems), problems
+
+
+def test_killed_rebuilds_on_milvus_leave_the_old_or_the_new_state(tmp_path, milvus_port):
+    """The same on a Milvus Lite server; after each kill the next run repairs the index."""
+    from rag.testing.crash import MilvusTrials
+
+    trials = MilvusTrials(tmp_path, seed=12, port=milvus_port, start_articles=20)
+    outcomes = [trials.trial("timer") for _ in range(2)]
+    outcomes += [trials.trial("line", at) for at in (0.1, 0.6, 0.99, 1.0)]
+    r = trials.results
+    assert (r.trials, r.corrupt, r.half_updated) == (6, 0, 0), r.problems
+    assert trials.repaired == 6 and outcomes[-1] == "new" and "old" in outcomes[2:], outcomes
