@@ -141,3 +141,20 @@ def test_the_seed_article_asked_on_milvus_as_on_the_embedded_index(milvus_port, 
              for a in answers]
     assert cited[0] == cited[1] and cited[0]
     assert "military" in milvus["answer"]
+
+
+def test_rag_evals_content_keyed_cache_is_a_collection_on_milvus(milvus_port, tmp_path,
+                                                                 fake_embedder):
+    from rag.evaluation import prepare_index
+
+    uri = fresh_uri(milvus_port)
+    data = {"docs": [{"id": "d1", "title": "Ports", "text": "Dock workers struck in May."}],
+            "questions": []}
+    first = prepare_index(data, tmp_path / "eval.json", Settings(store=uri), fake_embedder)
+    again = prepare_index(data, tmp_path / "eval.json", Settings(store=uri), fake_embedder)
+    assert first.store == again.store and first.store.startswith(uri + "_")
+    store = open_store(first.location)
+    assert list(store.articles(with_text=False)) == ["d1"] and store.generation == "gen-000001"
+    other = dict(data, docs=[{"id": "d2", "text": "Another text."}])
+    assert prepare_index(other, tmp_path / "eval.json", Settings(store=uri),
+                         fake_embedder).store != first.store
