@@ -138,7 +138,7 @@ def connect(address: Address):
     # (Milvus Lite in this process serves gRPC from a thread, which logs the calls it
     # does not implement, such as the iterator's timestamp request pymilvus falls back from.)
     if logging.getLogger().getEffectiveLevel() > logging.INFO:
-        for name in ("pymilvus", "grpc._server"):
+        for name in ("pymilvus", "grpc._server", "milvus_lite"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
     token = os.environ.get("RAG_MILVUS_TOKEN", "")
     key = (address.endpoint, token)
@@ -164,6 +164,15 @@ def unavailable(address: Address, exc: BaseException) -> StoreUnavailable:
     return StoreUnavailable(f"The Milvus server at {address.uri} is not answering ({what}). "
                             "Start it (or check the host, port and RAG_MILVUS_TOKEN) and "
                             "try again.")
+
+
+def load(client, names: Iterable[str]) -> None:
+    """Make the collections searchable (Milvus Lite starts with them released)."""
+    from pymilvus.client.types import LoadState
+
+    for name in names:
+        if client.get_load_state(name).get("state") != LoadState.Loaded:
+            client.load_collection(name)
 
 
 def alive_at(generation: int) -> str:
@@ -251,10 +260,11 @@ class MilvusStore(Store):
         address = parse(location)
         client = connect(address)
         try:
-            if not client.has_collection(address.records) \
-                    or not client.has_collection(address.chunks):
+            names = (address.records, address.chunks, address.sentences)
+            if not all(client.has_collection(n) for n in names):
                 number = None
             else:
+                load(client, names)
                 number = read_pointer(client, address)
             if number is None:
                 raise IndexNotFound(f"No index at {address.uri} - build one with "

@@ -36,6 +36,7 @@ from .milvus import (
     MilvusStore,
     alive_at,
     connect,
+    load,
     count,
     literal,
     parse,
@@ -111,6 +112,7 @@ def _create(client, name: str, schema, indexes: list[tuple[str, str, str]]) -> N
 def ensure_records(client, address: Address) -> None:
     if not client.has_collection(address.records):
         _create(client, address.records, _records_schema(), [("unused", "FLAT", "IP")])
+    load(client, [address.records])
 
 
 def ensure_collections(client, address: Address, dim: int) -> None:
@@ -122,6 +124,7 @@ def ensure_collections(client, address: Address, dim: int) -> None:
                 [("vector", "FLAT", "IP"), ("sparse", "SPARSE_INVERTED_INDEX", "BM25")])
     if not client.has_collection(address.sentences):
         _create(client, address.sentences, sentences, [("vector", "FLAT", "IP")])
+    load(client, _collections(address))
 
 
 def _digest(key: str) -> str:
@@ -293,6 +296,7 @@ def previous_roots(location: str) -> list[str]:
     client = connect(address)
     if not client.has_collection(address.records):
         return []
+    load(client, [address.records])
     live = read_pointer(client, address)
     return list(read_manifest(client, address, live).get("roots", [])) if live else []
 

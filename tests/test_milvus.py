@@ -40,6 +40,15 @@ def test_uris_name_the_server_and_the_collection():
     assert Settings(store="milvus://h:1/n", index_dir="elsewhere").location == "milvus://h:1/n"
 
 
+def test_rag_store_from_the_environment_and_store_over_index_dir(monkeypatch):
+    monkeypatch.setenv("RAG_STORE", "milvus://db.example:19530/news")
+    assert Settings.from_env().location == "milvus://db.example:19530/news"
+    assert Settings.from_env(store="milvus://other:1/x").location == "milvus://other:1/x"
+    monkeypatch.setenv("RAG_STORE", "ftp://nowhere")
+    out = subprocess.run([*RUN, "search", "x"], capture_output=True, text=True)
+    assert out.returncode == 2 and "milvus://host:port/collection" in out.stderr
+
+
 def test_a_server_that_is_down_is_named_with_what_to_do(tmp_path):
     uri = f"milvus://127.0.0.1:{free_port()}/news"
     with pytest.raises(StoreUnavailable, match=f"The Milvus server at {uri} is not answering"):
@@ -158,3 +167,25 @@ def test_rag_evals_content_keyed_cache_is_a_collection_on_milvus(milvus_port, tm
     other = dict(data, docs=[{"id": "d2", "text": "Another text."}])
     assert prepare_index(other, tmp_path / "eval.json", Settings(store=uri),
                          fake_embedder).store != first.store
+
+
+def test_milvus_lite_in_process_for_one_person(tmp_path):
+    """milvus-lite://PATH: each command opens the data directory in its own process (the
+    collections come back released and are loaded); a second process at the same time
+    is told what to do instead."""
+    pytest.importorskip("milvus_lite")
+    from rag.milvus import connect, parse
+
+    folder = write(tmp_path / "news" / "a.txt", "Harbour strike\n\nThe harbour strike in "
+                   "Rotterdam ended on Monday.\n").parent
+    uri = f"milvus-lite://{tmp_path / 'lite' / 'index.db'}"
+    subprocess.run([*RUN, "index", str(folder), "--store", uri], check=True,
+                   capture_output=True)
+    found = subprocess.run([*RUN, "search", "Rotterdam strike", "--store", uri, "--json"],
+                           capture_output=True, text=True, check=True)
+    assert json.loads(found.stdout)["passages"][0]["article_id"] == "a"
+    connect(parse(uri))  # this process holds it now
+    busy = subprocess.run([*RUN, "search", "strike", "--store", uri], capture_output=True,
+                          text=True)
+    assert busy.returncode == 1 and "Only one process may use a Milvus Lite data directory" \
+        in busy.stderr and "Traceback" not in busy.stderr, busy.stderr
