@@ -224,6 +224,25 @@ def read_manifest(client, address: Address, generation: int) -> dict:
     return dict(rows[0]["data"])
 
 
+def _reported(method):
+    """A failed request as ``StoreUnavailable`` naming the server (not a traceback)."""
+    import functools
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except (IndexNotFound, IndexMismatch, StoreUnavailable):
+            raise
+        except Exception as exc:
+            from pymilvus.exceptions import MilvusException
+
+            if isinstance(exc, MilvusException) or type(exc).__module__.startswith("grpc"):
+                raise unavailable(self.address, exc) from exc
+            raise
+    return call
+
+
 class MilvusStore(Store):
     """One generation of an index in Milvus, read-only (safe to share across threads)."""
 
@@ -506,6 +525,11 @@ class MilvusStore(Store):
             problems.append(f"{len(ids) - len(set(ids))} chunks are stored twice in "
                             f"{self.generation}")
         return problems
+
+
+for _name, _method in list(vars(MilvusStore).items()):
+    if callable(_method) and not _name.startswith("__") and _name != "open_live":
+        setattr(MilvusStore, _name, _reported(_method))
 
 
 def _list(values: Iterable[str]) -> str:

@@ -189,3 +189,21 @@ def test_milvus_lite_in_process_for_one_person(tmp_path):
                           text=True)
     assert busy.returncode == 1 and "Only one process may use a Milvus Lite data directory" \
         in busy.stderr and "Traceback" not in busy.stderr, busy.stderr
+
+
+def test_a_server_that_stops_while_serving_is_named_too(tmp_path, fake_embedder):
+    from rag import Assistant
+    from rag.testing.milvus import available, start_milvus, stop
+
+    if why := available():
+        pytest.skip(why)
+    proc, port = start_milvus(tmp_path / "data", tmp_path / "server.log")
+    try:
+        uri = f"milvus://127.0.0.1:{port}/news"
+        bot = Assistant(Settings(store=uri), embedder=fake_embedder)
+        bot.index([write(tmp_path / "news" / "a.txt", "The harbour strike ended.\n").parent])
+        assert bot.search("harbour strike")
+    finally:
+        stop(proc)
+    with pytest.raises(StoreUnavailable, match=f"The Milvus server at {uri} is not answering"):
+        bot.search("harbour strike")
