@@ -167,7 +167,7 @@ class Settings:
         if self.store:
             store = str(self.store)
             if "://" in store:
-                from .milvus import parse
+                from .milvus_client import parse
 
                 parse(store)  # ValueError naming the accepted forms
             object.__setattr__(self, "store", store)

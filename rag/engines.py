@@ -15,7 +15,7 @@ from .store import FileEntry, Signature, Store
 
 def is_shared(location: Path | str) -> bool:
     """Whether the index lives on a server other processes and machines may share."""
-    from .milvus import is_milvus
+    from .milvus_client import is_milvus
 
     return is_milvus(location) and not str(location).startswith("milvus-lite://")
 
@@ -28,7 +28,7 @@ def open_store(location: Path | str) -> Store:
         IndexMismatch: the index is in a format this version does not read.
         StoreUnavailable: the index's server does not answer.
     """
-    from .milvus import is_milvus
+    from .milvus_client import is_milvus
 
     if is_milvus(location):
         from .milvus import MilvusStore
@@ -41,7 +41,7 @@ def open_store(location: Path | str) -> Store:
 
 def write_lock(location: Path | str, timeout: float = 120.0):
     """Hold the index's writer lock (one writer at a time, across processes)."""
-    from .milvus import is_milvus
+    from .milvus_client import is_milvus
 
     if is_milvus(location):
         from . import milvus_write
@@ -57,7 +57,7 @@ def write(location: Path | str, base: Store | None, *, remove: Iterable[str],
     """Make ``base`` - ``remove`` + ``add`` the live state and return it; ``remove`` lists
     file paths to drop (a changed file is removed and added again). The caller holds
     ``write_lock``. A crash at any moment leaves the previous state or the new one."""
-    from .milvus import is_milvus
+    from .milvus_client import is_milvus
 
     if is_milvus(location):
         from . import milvus_write
@@ -72,7 +72,7 @@ def write(location: Path | str, base: Store | None, *, remove: Iterable[str],
 
 def previous_roots(location: Path | str) -> list[str]:
     """The folders an index in an older format was built from (to rebuild it)."""
-    from .milvus import is_milvus
+    from .milvus_client import is_milvus
 
     if is_milvus(location):
         from . import milvus_write

@@ -88,7 +88,7 @@ def prepare_index(data: dict, data_path: Path, settings: Settings, embedder: Emb
         root = settings.cache_dir / "eval" / key
     from dataclasses import replace
 
-    from .milvus import is_milvus, parse
+    from .milvus_client import is_milvus, parse
 
     if is_milvus(settings.store):  # the cache key names a collection on that server
         address = parse(settings.store)

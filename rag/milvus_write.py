@@ -28,12 +28,12 @@ from contextlib import contextmanager
 import numpy as np
 
 from .errors import IndexLocked
-from .milvus import (
+from .milvus import MilvusStore
+from .milvus_client import (
     ALIVE,
     PIECE_CHARS,
     TEXT_BYTES,
     Address,
-    MilvusStore,
     alive_at,
     connect,
     count,
@@ -290,7 +290,7 @@ def write_generation(location: str, base: MilvusStore | None, *, remove: Iterabl
 
 def previous_roots(location: str) -> list[str]:
     """The folders the live generation was built from, read without checking its format."""
-    from .milvus import read_manifest
+    from .milvus_client import read_manifest
 
     address = parse(location)
     client = connect(address)

@@ -62,18 +62,22 @@ class Trials:
     """A folder of articles, its index, and the trials run against it."""
 
     def __init__(self, workdir: Path, seed: int, start_articles: int = 40):
+        # Enough for 120 trials of up to 8 additions each (bench/crash.py runs 100).
+        self._articles(workdir, seed, start_articles, trials=120)
+        self.state = workdir / "state-0"
+        run_worker(self.state, self.folder)
+
+    def _articles(self, workdir: Path, seed: int, start_articles: int, trials: int) -> None:
+        """The folder of ``start_articles`` generated articles and the pool to add from."""
         self.rng = random.Random(seed)
         self.work = workdir
         self.folder = workdir / "articles"
         self.folder.mkdir(parents=True)
-        # Enough for 120 trials of up to 8 additions each (bench/crash.py runs 100).
-        self.pool = write_news(workdir / "pool", seed, start_articles + 8 * 120)
-        self.rng.shuffle(self.pool)
-        for src in self.pool[:start_articles]:
+        pool = write_news(workdir / "pool", seed, start_articles + 8 * trials)
+        self.rng.shuffle(pool)
+        for src in pool[:start_articles]:
             shutil.copy(src, self.folder / src.name)
-        self.unused = self.pool[start_articles:]
-        self.state = workdir / "state-0"
-        run_worker(self.state, self.folder)
+        self.unused = pool[start_articles:]
         self.results = Results()
         self.count = 0
 
@@ -107,40 +111,51 @@ class Trials:
         before = fingerprint(self.state)
         reference = self.work / f"state-{self.count}"
         shutil.copytree(self.state, reference)
-        began = time.perf_counter()
-        lines = run_worker(reference, self.folder, *(["--count-lines"] if kill_by == "line"
-                                                      else []))
-        duration = time.perf_counter() - began
-        after = fingerprint(reference)
-
+        after, lines, duration = self._complete(reference, kill_by)
         victim = self.work / f"trial-{self.count}"
         shutil.copytree(self.state, victim)
-        if kill_by == "line":
-            total = int(lines.stdout.strip())
-            die_at = max(1, round(at * total)) if at else self.rng.randint(1, total)
-            proc = subprocess.run([*WORKER, str(victim), str(self.folder), "--die-at-line",
-                                   str(die_at)], env=ENV, capture_output=True)
-            moment = f"store line {die_at} of {lines.stdout.strip()}"
-            if proc.returncode != -9:
-                raise RuntimeError(f"the worker was not killed at line {die_at}: "
-                                   f"{proc.returncode} {proc.stderr[-2000:]!r}")
-        else:
-            proc = subprocess.Popen([*WORKER, str(victim), str(self.folder)], env=ENV,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            delay = self.rng.uniform(0.2, 1.1) * duration
-            time.sleep(delay)
-            proc.kill()
-            if proc.wait() == 0:
-                self.results.finished_first += 1
-            moment = f"{delay:.2f} s of a {duration:.2f} s run"
-
-        outcome = self._judge(victim, before, after, f"trial {self.count} ({mix}, {moment})")
-        self.results.trials += 1
-        setattr(self.results, "by_" + kill_by, getattr(self.results, "by_" + kill_by) + 1)
-        setattr(self.results, outcome, getattr(self.results, outcome) + 1)
+        moment = self._kill(victim, kill_by, at, lines, duration)
+        outcome = self._tally(kill_by, self._judge(victim, before, after,
+                                                   f"trial {self.count} ({mix}, {moment})"))
         shutil.rmtree(victim, ignore_errors=True)
         shutil.rmtree(self.state, ignore_errors=True)
         self.state = reference
+        return outcome
+
+    def _complete(self, location, kill_by: str) -> tuple[str, int, float]:
+        """Run the rebuild to the end at ``location``: its fingerprint after, how many
+        writer lines it ran (line trials) and how long it took."""
+        began = time.perf_counter()
+        lines = run_worker(location, self.folder,
+                           *(["--count-lines"] if kill_by == "line" else []))
+        duration = time.perf_counter() - began
+        total = int(lines.stdout.strip()) if kill_by == "line" else 0
+        return fingerprint(location), total, duration
+
+    def _kill(self, location, kill_by: str, at: float | None, lines: int,
+              duration: float) -> str:
+        """Run the rebuild at ``location`` and kill it; returns when, in words."""
+        if kill_by == "line":
+            die_at = max(1, round(at * lines)) if at else self.rng.randint(1, lines)
+            proc = subprocess.run([*WORKER, str(location), str(self.folder), "--die-at-line",
+                                   str(die_at)], env=ENV, capture_output=True)
+            if proc.returncode != -9:
+                raise RuntimeError(f"the worker was not killed at line {die_at}: "
+                                   f"{proc.returncode} {proc.stderr[-2000:]!r}")
+            return f"writer line {die_at} of {lines}"
+        proc = subprocess.Popen([*WORKER, str(location), str(self.folder)], env=ENV,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        delay = self.rng.uniform(0.2, 1.1) * duration
+        time.sleep(delay)
+        proc.kill()
+        if proc.wait() == 0:
+            self.results.finished_first += 1
+        return f"{delay:.2f} s of a {duration:.2f} s run"
+
+    def _tally(self, kill_by: str, outcome: str) -> str:
+        self.results.trials += 1
+        setattr(self.results, "by_" + kill_by, getattr(self.results, "by_" + kill_by) + 1)
+        setattr(self.results, outcome, getattr(self.results, outcome) + 1)
         return outcome
 
     def _judge(self, index_dir: Path, before: str, after: str, label: str) -> str:
@@ -195,55 +210,21 @@ class MilvusTrials(Trials):
     def __init__(self, workdir: Path, seed: int, port: int, start_articles: int = 40):
         from .milvus import fresh_uri
 
-        self.rng = random.Random(seed)
-        self.work = workdir
-        self.folder = workdir / "articles"
-        self.folder.mkdir(parents=True)
-        self.pool = write_news(workdir / "pool", seed, start_articles + 8 * 40)
-        self.rng.shuffle(self.pool)
-        for src in self.pool[:start_articles]:
-            shutil.copy(src, self.folder / src.name)
-        self.unused = self.pool[start_articles:]
+        self._articles(workdir, seed, start_articles, trials=40)
         self.victim = fresh_uri(port, "crash")
         self.reference = fresh_uri(port, "crashref")
         run_worker(self.victim, self.folder)
         run_worker(self.reference, self.folder)
-        self.results = Results()
         self.repaired = 0
-        self.count = 0
 
     def trial(self, kill_by: str, at: float | None = None) -> str:
         self.count += 1
         mix = self.mutate()
         before = fingerprint(self.reference)
-        began = time.perf_counter()
-        lines = run_worker(self.reference, self.folder,
-                           *(["--count-lines"] if kill_by == "line" else []))
-        duration = time.perf_counter() - began
-        after = fingerprint(self.reference)
-        if kill_by == "line":
-            total = int(lines.stdout.strip())
-            die_at = max(1, round(at * total)) if at else self.rng.randint(1, total)
-            proc = subprocess.run([*WORKER, self.victim, str(self.folder), "--die-at-line",
-                                   str(die_at)], env=ENV, capture_output=True)
-            moment = f"writer line {die_at} of {total}"
-            if proc.returncode != -9:
-                raise RuntimeError(f"the worker was not killed at line {die_at}: "
-                                   f"{proc.returncode} {proc.stderr[-2000:]!r}")
-        else:
-            proc = subprocess.Popen([*WORKER, self.victim, str(self.folder)], env=ENV,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            delay = self.rng.uniform(0.2, 1.1) * duration
-            time.sleep(delay)
-            proc.kill()
-            if proc.wait() == 0:
-                self.results.finished_first += 1
-            moment = f"{delay:.2f} s of a {duration:.2f} s run"
+        after, lines, duration = self._complete(self.reference, kill_by)
+        moment = self._kill(self.victim, kill_by, at, lines, duration)
         label = f"trial {self.count} ({mix}, {moment})"
-        outcome = self._judge(self.victim, before, after, label)
-        self.results.trials += 1
-        setattr(self.results, "by_" + kill_by, getattr(self.results, "by_" + kill_by) + 1)
-        setattr(self.results, outcome, getattr(self.results, outcome) + 1)
+        outcome = self._tally(kill_by, self._judge(self.victim, before, after, label))
         run_worker(self.victim, self.folder)  # the next run repairs
         store = open_store(self.victim)
         try:
