@@ -3,9 +3,17 @@ statements in an article (``quotes``, the answer to "What did X say (about Y)?")
 
 Names are matched by one rule: a person is their surname as a whole word ("Mr Brown",
 "Gordon Brown" and "Brown" all match "Brown"); a statement whose subject is "he" or "she"
-belongs to the person last named as the subject of a sentence before it in the article;
-a quotation with no reporting verb continues the speaker of the sentence before it in
-its paragraph.
+belongs to the person the sentence just before it is about (its speaker, else a person
+named as its subject, else the only person it names: "But that was not enough for Mr Sarkozy. 'If
+...,' he said."), else to the person last named as the subject of a sentence before it in
+the article; a quotation with no reporting verb continues the speaker of the sentence
+before it in its paragraph.
+
+A quotation attributed through "he said", or continuing one, is as close to the question
+as the sentence that named its speaker, less a little (``IMPLIED``, so that a statement
+naming the speaker itself comes first at equal scores): the speaker's own words rarely
+repeat what the question asks about ("What did Sarkozy say about the dollar?" - "Sarkozy
+said the decline of the dollar would hit exports. 'We are concerned ...,' he said.").
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from .text import STOPWORDS
 from .types import Passage
 
 QUOTE_MARGIN = 0.3
+IMPLIED = QUOTE_MARGIN / 4  # "..., he said." ranks this far below where he was named
 OPEN_QUOTES = "\u201c\""
 _PRONOUNS = frozenset({"he", "she"})
 
@@ -57,30 +66,32 @@ def quotes(asked: Asked, evidence: Sequence[Evidence], passages: Sequence[Passag
         aid = passages[ev.passage].article.id
         if aid not in articles:
             articles.append(aid)
-    chosen: list[tuple[float, int, int, Passage]] = []
+    chosen: list[tuple[float, float, int, int, Passage]] = []
     for aid in articles[:2]:
         mine = [ev for ev in evidence if passages[ev.passage].article.id == aid]
         # The question's specifics anywhere in the article: what a speaker said about Y
         # is often one paragraph away from where Y is named.
         if not holds(asked, passages[mine[0].passage].article.text):
             continue
-        for ev, (s, e) in statements(asked, mine, passages):
-            # A statement scores as its best sentence (a quotation may span several).
-            score = max(x.score for x in mine if x is ev or s <= x.start < e)
+        for ev, (s, e), context in statements(asked, mine, passages):
+            # A statement scores as its best sentence (a quotation may span several), or
+            # as the sentence that named its speaker when it only says "he said".
+            own = max(x.score for x in mine if x is ev or s <= x.start < e)
+            score = max(context - IMPLIED, own)
             if score >= ranked[-1].score:
-                chosen.append((score, s, e, passages[ev.passage]))
+                chosen.append((score, own, s, e, passages[ev.passage]))
         if chosen:
             break
     if not chosen:
         return None
-    chosen.sort(key=lambda x: -x[0])
+    chosen.sort(key=lambda x: (-x[0], -x[1]))
     best = chosen[0][0]
     kept = [c for c in chosen if c[0] >= best - QUOTE_MARGIN / 2][:most]
     # The speaker's own words first (a quotation of five words or more), then what they
-    # were reported to say; each group closest to the question first.
-    kept.sort(key=lambda x: (not _direct(x[3].article.text[x[1]:x[2]]), -x[0]))
+    # were reported to say; each group closest to the question first (by its own words).
+    kept.sort(key=lambda x: (not _direct(x[4].article.text[x[2]:x[3]]), -x[1]))
     citations, parts, seen = [], [], set()
-    for _, s, e, p in kept:
+    for _, _, s, e, p in kept:
         if any(s < e2 and s2 < e for s2, e2 in seen):
             continue
         seen.add((s, e))
@@ -99,9 +110,10 @@ def _direct(text: str) -> bool:
 
 
 def statements(asked: Asked, evidence: Sequence[Evidence], passages: Sequence[Passage]
-               ) -> list[tuple[Evidence, tuple[int, int]]]:
+               ) -> list[tuple[Evidence, tuple[int, int], float]]:
     """The sentences of one article attributed to the asked speaker, with the span to
-    quote (a quotation that runs on is followed to its closing mark)."""
+    quote (a quotation that runs on is followed to its closing mark) and the score of the
+    sentence that named the speaker (0 when the statement names them itself)."""
     if not evidence:
         return []
     article = passages[evidence[0].passage].article
@@ -112,28 +124,41 @@ def statements(asked: Asked, evidence: Sequence[Evidence], passages: Sequence[Pa
     ordered = [by_start[s] for s in sorted(by_start)]
     docs = dict(zip((ev.start for ev in ordered), nlp.parse([ev.text for ev in ordered]),
                     strict=True))
-    out, last_named, speaker_here = [], "", None
+    out = []
+    last_named, last_score = "", 0.0   # the last person named as a subject, and where
+    before, before_score = "", 0.0     # the person the sentence before is about
+    speaker_here, here_score = None, 0.0
     roles = set(asked.speaker_roles)
     names = set(asked.speaker_names)
     for ev in ordered:
         doc = docs[ev.start]
-        found = speaker_of(doc, last_named) if _may_attribute(ev.text) else None
-        last_named = _subject_person(doc) or last_named
+        antecedent, antecedent_score = (before, before_score) if before else \
+            (last_named, last_score)
+        found = speaker_of(doc, antecedent) if _may_attribute(ev.text) else None
+        subject = _subject_person(doc)
+        if subject:
+            last_named, last_score = subject, ev.score
+        # A sentence is about its speaker, else its subject, else the one person it names.
+        before = (found[0] if found else "") or subject or _only_person(doc)
+        before_score = ev.score
         if found is not None:
             who, named = found
             if roles and named and roles <= {w.lower() for w in who.split()}:
                 names |= {w for w in who.split() if w[:1].isupper()
                           and w.lower() not in STOPWORDS}  # "chief executive Peter Brabeck"
-            speaker_here = who
+            # Only the speaker's own quoted words take the score of where they were named:
+            # reported speech says what it is about itself.
+            context = 0.0 if named or not _direct(ev.text) else antecedent_score
+            speaker_here, here_score = who, ev.score if named else context
             if _matches(who, names, roles):
-                out.append((ev, extend_quote(text, ev.start, ev.end)))
+                out.append((ev, extend_quote(text, ev.start, ev.end), context))
             continue
         # A quotation with no reporting verb continues the speaker of the sentence before
         # it in the same paragraph.
         if speaker_here and ev.text.lstrip()[:1] in OPEN_QUOTES and out and \
                 paragraph(text, ev.start, ev.end) == paragraph(text, *out[-1][1]) and \
                 _matches(speaker_here, names, roles):
-            out.append((ev, extend_quote(text, ev.start, ev.end)))
+            out.append((ev, extend_quote(text, ev.start, ev.end), here_score))
         else:
             speaker_here = None
     return out
@@ -148,6 +173,13 @@ def _subject_person(doc) -> str:
                                         for t in e):
             return e.text
     return ""
+
+
+def _only_person(doc) -> str:
+    """The one person a sentence names, if it names exactly one (and no one as a
+    speaker's subject)."""
+    people = {e.text for e in doc.ents if e.label_ == "PERSON"}
+    return people.pop() if len(people) == 1 else ""
 
 
 def _may_attribute(sentence: str) -> bool:

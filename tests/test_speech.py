@@ -1,6 +1,6 @@
 from test_shapes import asked, story
 
-from rag.speech import quotes
+from rag.speech import quotes, statements
 
 
 def test_a_speaker_s_own_statements_and_never_another_speaker_s():
@@ -16,3 +16,32 @@ def test_a_speaker_s_own_statements_and_never_another_speaker_s():
     nobody = quotes(asked("What did Gordon Brown say about Lord Butler's attack?"),
                     evidence, passages)
     assert nobody is None
+
+
+def test_he_said_is_the_person_the_sentence_before_is_about_and_ranks_with_him():
+    text = ("Paolo Conte of Italy said the ministers feared the falling dollar would hurt "
+            "exports. \u201cThese developments are destabilising for our economies,\u201d "
+            "he said.\n\nBut that was not enough for Mr Conte.\n\n"
+            "\u201cIf the Americans want a change, it is up to them to say so,\u201d he said.")
+    passages, evidence = story(text, [0.8, 0.1, 0.7, 0.1])
+    question = asked("What did Paolo Conte say about the falling dollar?")
+    his = statements(question, sorted(evidence, key=lambda ev: ev.start), passages)
+    assert [text[s:e][:9] for _, (s, e), _ in his] == [
+        "Paolo Con", "\u201cThese de", "\u201cIf the A"]
+    # "..., he said." ranks just below where he was named, not by its own words.
+    assert [round(score, 2) for *_, score in his] == [0.0, 0.8, 0.7]
+    shaped = quotes(question, evidence, passages)
+    quotes_ = [c.quote for c in shaped.verified.citations]
+    assert quotes_[0].startswith("\u201cThese developments")  # his own words first
+    assert any(q.startswith("Paolo Conte of Italy said") for q in quotes_)
+
+
+def test_he_said_after_a_sentence_naming_a_host_is_still_the_speaker():
+    text = ("Finance minister Peter Johnson is visiting London this week. At a dinner "
+            "hosted by Gordon Brown, he said exchange rates should float. \u201cFlexible "
+            "exchange rates absorb shocks of every kind,\u201d he told the dinner.")
+    passages, evidence = story(text, [0.3, 0.9, 0.65])
+    assert quotes(asked("What did Gordon Brown say about exchange rates?"),
+                  evidence, passages) is None
+    shaped = quotes(asked("What did Mr Johnson say about exchange rates?"), evidence, passages)
+    assert len(shaped.verified.citations) == 2
