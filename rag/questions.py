@@ -96,6 +96,10 @@ class Asked:
     subject_of: str = ""  # who: the lemma of the verb whose subject "who" is ("sell")
     about_speech: bool = False  # the question asks about a saying ("Who did he tell?")
     topic: str = ""  # the question without its question and meta words
+    peoples: tuple[str, ...] = ()  # nationalities it names, lower case ("japanese")
+    action: str = ""  # when / where: the lemma of the question's main verb ("arrest")
+    per: str = ""  # number: the unit an amount is asked per ("how much per share")
+    wh: str = ""  # when / where: the question word
 
 
 def classify(question: str, doc) -> Asked:
@@ -110,6 +114,7 @@ def classify(question: str, doc) -> Asked:
                       if e.label_ not in ("ORDINAL", "NORP")
                       and Specific(e.text, e.label_).keys())
     topic = " ".join(t.text for t in tokens if t.lower_ not in META_WORDS)
+    peoples = tuple(e.text.lower() for e in doc.ents if e.label_ == "NORP")
     speaker = _speaker(doc)
     if set(lower) & _SUMMARY or ("sum", "up") in zip(lower, lower[1:], strict=False):
         return Asked("summary", specifics=specifics, topic=topic)
@@ -134,7 +139,7 @@ def classify(question: str, doc) -> Asked:
         else:
             labels = LABELS["much"]
         return Asked("number", labels, specifics=specifics, counted=counted,
-                     measure=measure, topic=topic, own_words=own)
+                     measure=measure, topic=topic, own_words=own, per=_per(tokens))
     if speaker is not None and first in ("what", "how", "did", "does", "has"):
         # A person's name; else the subject itself when it is a name ("Zelenskyy");
         # else, for "Nestle's chief executive", the role.
@@ -158,10 +163,9 @@ def classify(question: str, doc) -> Asked:
             and verb.lemma_ not in ("be", "have", "go") else ""
         return Asked("who", LABELS["who"], specifics=specifics, topic=topic, own_words=own,
                      subject_of=doer, about_speech=spoken)
-    if first == "when":
-        return Asked("when", LABELS["when"], specifics=specifics, topic=topic, own_words=own)
-    if first == "where":
-        return Asked("where", LABELS["where"], specifics=specifics, topic=topic, own_words=own)
+    if first in ("when", "where"):
+        return Asked(first, LABELS[first], specifics=specifics, topic=topic, own_words=own,
+                     peoples=peoples, action=_action(tokens), wh=first)
     if first == "why" or lower[:2] == ["how", "come"]:
         return Asked("why", specifics=specifics, topic=topic)
     if first in ("what", "which"):
@@ -195,6 +199,27 @@ def _doer_near(tokens, specifics: tuple[Specific, ...]) -> tuple[Specific, ...]:
     if marked == specifics:  # a name the entity recogniser missed ("Metlife")
         marked += (Specific(subject.text, "ORG", near=True),)
     return marked
+
+
+def _action(tokens) -> str:
+    """The lemma of the question's main verb, unless it is a helper ("be", "have", "do"):
+    "When will the album be released?" -> "release"."""
+    root = next((t for t in tokens if t.dep_ == "ROOT"), None)
+    if root is None or root.pos_ != "VERB" or root.lemma_ in ("be", "have", "do", "go",
+                                                               "happen", "take"):
+        return ""
+    return root.lemma_.lower()
+
+
+def _per(tokens) -> str:
+    """The unit an amount is asked per: "How much per share ..." or "How much a share
+    ..." -> "share"; "" when none."""
+    lower = [t.lower_ for t in tokens]
+    for k in range(2, min(len(tokens) - 1, 4)):
+        if lower[k] in ("per", "a", "an", "each") and tokens[k + 1].pos_ == "NOUN" and \
+                lower[k - 1] in ("much", "many") + tuple(lower[2:k]):
+            return stem(tokens[k + 1].lower_)
+    return ""
 
 
 def _asked_noun(tokens):

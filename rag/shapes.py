@@ -8,8 +8,15 @@
 
 Every candidate must keep the question's specifics (``questions.Specific``) in its
 paragraph, and a typed answer needs an entity of the asked type that the question does not
-already name: otherwise there is no answer of that kind, and the caller refuses. Who said
-what is ``speech.py``'s; the spans both quote are ``spans.py``'s.
+already name: otherwise there is no answer of that kind, and the caller refuses. The
+entity must be said of the question: tied to its words in the parse; a date within
+``ACTION_TIE`` edges of the question's own verb where the sentence has it; a place as a
+preposition's object ("in Tokyo"), not one that only describes a noun ("US investors"),
+is a clause's subject or object, or that the question names by its people ("Japanese");
+for "how much per share", given per share; for "who sold", the seller. A sentence with
+none of the question's words answers only when it goes on about the sentence before it (a
+pronoun subject) or the follow-up refers to it. Who said what is ``speech.py``'s; the
+spans both quote are ``spans.py``'s.
 """
 
 from __future__ import annotations
@@ -40,34 +47,66 @@ def _scope(passages: Sequence[Passage], ev: Evidence) -> str:
 
 
 def typed(asked: Asked, question: str, evidence: Sequence[Evidence],
-          passages: Sequence[Passage], limit: int = 8, follow_up: bool = False
-          ) -> Shaped | None:
+          passages: Sequence[Passage], limit: int = 8, follow_up: bool = False,
+          shown: tuple[tuple[str, int, int], ...] = ()) -> Shaped | None:
     """The best sentence holding an entity of the asked type that the question does not
     name, with the question's specifics in its paragraph; the entity is the span. For a
-    follow-up, sentences holding one of its own words ("And when did he resign?") come
-    first: the words it shares with the question before it say little."""
+    follow-up, sentences holding more of its own words ("And when did he resign?") come
+    first: the words it shares with the question before it say little; of as many, for a
+    follow-up about what the last answer showed ("Which outlet did he say it to?"), the
+    sentence that answer cited first (``shown``: (article id, start, end) of it)."""
     own = set(asked.own_words)
-    candidates = [ev for ev in _with_next(ranked_sentences(evidence, TYPED_MARGIN), evidence,
-                                          passages)
-                  if holds(asked, _scope(passages, ev), ev.text)][:limit]
+    ranked = [ev for ev in ranked_sentences(evidence, TYPED_MARGIN)
+              if holds(asked, _scope(passages, ev), ev.text)][:limit]
+    candidates = [ev for ev in _with_next(ranked, evidence, passages, action=asked.action)
+                  if holds(asked, _scope(passages, ev), ev.text)]
+    if asked.subject_of and ranked:
+        # Who did it may be named by the verb's agent noun far below the best sentence
+        # ("Who sold the Savoy?" - "The seller - Quinlan Private - bought ...").
+        agents = {stem(asked.subject_of + x) for x in ("er", "r", "or")}
+        best = passages[ranked[0].passage].article.id
+        have = {(ev.passage, ev.start) for ev in candidates}
+        candidates += [ev for ev in evidence if passages[ev.passage].article.id == best
+                       and (ev.passage, ev.start) not in have
+                       and agents & {stem(w) for w in words(ev.text)}
+                       and holds(asked, _scope(passages, ev), ev.text)]
+    first: list[Evidence] = []  # the sentences of the citation a follow-up refers to
+    if shown:
+        aid, start, end = shown[0]
+        first = sorted((ev for ev in evidence if passages[ev.passage].article.id == aid
+                        and start <= ev.start < end), key=lambda ev: ev.start)
+        candidates = first + [ev for ev in candidates if ev not in first]
     if follow_up and own:
-        candidates.sort(key=lambda ev: not own & {stem(w) for w in words(ev.text)})
+        # The sentences holding more of the follow-up's own words first; of as many, the
+        # one the last answer showed.
+        candidates.sort(key=lambda ev: -len(own & {stem(w) for w in words(ev.text)}))
     if not candidates:
         return None
     asked_words = {stem(w) for w in words(question) if w not in STOPWORDS}
     # A follow-up's "he" is one of the question's words too ("When does he take over?").
     asked_words |= {stem(k.lower()) for s in asked.specifics if s.near for k in s.keys()}
     docs = nlp.parse([ev.text for ev in candidates])
+    found = []
     for ev, doc in zip(candidates, docs, strict=True):
-        span = _best_entity(asked, doc, asked_words, asked.subject_of)
-        if span is None:
-            continue
-        quote = extend_quote(passages[ev.passage].article.text, ev.start, ev.end)
-        c = citation(1, passages[ev.passage], *quote)
-        answer = _whole_amount(span)
-        text = f"{answer} \u2014 {quoted(c.quote)} [1]"
-        return Shaped(Verified(text, (c,)), answer)
-    return None
+        span = _best_entity(asked, doc, asked_words, asked.subject_of,
+                            referred=any(ev is x for x in first))
+        if span is not None:
+            acts = asked.kind == "where" and any(_acts(t, asked.action) for t in doc)
+            found.append((ev, span, acts or _does(doc, asked.subject_of) is not None))
+    if not found:
+        return None
+    # "Who sold X?": a sentence of the same story that says who sold ("The seller -
+    # Quinlan Private -") before one that only names someone near the question's words;
+    # likewise for where, a sentence with the question's verb ("Where did X tell
+    # investors ...?": "X told the conference in Chicago").
+    story = passages[found[0][0].passage].article.id
+    ev, span, _ = next((f for f in found if f[2] and
+                        passages[f[0].passage].article.id == story), found[0])
+    quote = extend_quote(passages[ev.passage].article.text, ev.start, ev.end)
+    c = citation(1, passages[ev.passage], *quote)
+    answer = _whole_amount(span)
+    text = f"{answer} \u2014 {quoted(c.quote)} [1]"
+    return Shaped(Verified(text, (c,)), answer)
 
 
 _CURRENCY = frozenset("$ \u00a3 \u20ac \u00a5 US$ A$ C$ HK$".split())
@@ -88,10 +127,13 @@ def _whole_amount(span) -> str:
 
 
 def _with_next(ranked: list[Evidence], evidence: Sequence[Evidence],
-               passages: Sequence[Passage], first: int = 3) -> list[Evidence]:
-    """``ranked``, each of its ``first`` sentences followed by the next sentence of its
-    paragraph: a story often names the thing asked about in one sentence and gives the
-    answer in the next ("X left the company. Y will take on the role.")."""
+               passages: Sequence[Passage], first: int = 3, action: str = ""
+               ) -> list[Evidence]:
+    """``ranked``, each of its ``first`` sentences (and each that holds the question's
+    verb, ``action``, as a stem) followed by the next sentence of its paragraph: a story
+    often names the thing asked about in one sentence and gives the answer in the next
+    ("X left the company. Y will take on the role.", "... a series of arrests. He was
+    taken away ... in Tokyo.")."""
     by_article: dict[str, list[Evidence]] = {}
     for ev in evidence:
         by_article.setdefault(passages[ev.passage].article.id, []).append(ev)
@@ -103,7 +145,7 @@ def _with_next(ranked: list[Evidence], evidence: Sequence[Evidence],
             continue
         out.append(ev)
         seen.add((ev.passage, ev.start))
-        if k >= first:
+        if k >= first and not (action and stem(action) in {stem(w) for w in words(ev.text)}):
             continue
         article = passages[ev.passage].article
         later = [x for x in by_article[article.id] if x.start >= ev.end]
@@ -115,25 +157,42 @@ def _with_next(ranked: list[Evidence], evidence: Sequence[Evidence],
     return out
 
 
-def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = ""):
+def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = "",
+                 referred: bool = False):
     """The entity of the asked type the sentence offers, not one the question names and
     tied to the question's words in the parse (at most ``TIE`` dependency edges from
     one): for a count, one that counts the asked noun ("70 ... planes"); for an amount,
     in a sentence that names what is measured ("profit"); for "who", not the speaker of
     a quotation ("..., said analyst X"). Of several, the one nearest the question's words.
+    A sentence with none of the question's words may answer only when it goes on about
+    the one before it, or the question refers to it (``referred``: "Which outlet did he
+    say it to?" of the statement just shown; then no tie to the question's words is
+    needed either).
     """
     stems = [stem(t.lower_) for t in doc]
     if asked.measure and asked.measure not in stems:
         return None
     anchors = [t for t, st in zip(doc, stems, strict=True) if st in asked_words]
+    if not anchors and not referred and not _continues(doc):
+        return None  # none of the question's words, and not about the sentence before
     speakers = _speech_parties(doc) if asked.kind == "who" and not asked.about_speech \
         else set()
     # "Who sold X?": where the sentence has the verb, the answer is who did it (its
     # subject, or the agent of a passive), not whom it was done to.
-    doers = _doers(doc, role) if role else None
+    doers = _does(doc, role) if role else None
+    # "When will the album be released?": where the sentence has the question's verb (or
+    # its noun, "the releases"), the date is said of it, not of another clause.
+    acts = [t for t in doc if _acts(t, asked.action)]
     found = []
-    for e in doc.ents:
+    for e in map(_trimmed, doc.ents):
         if e.label_ not in asked.labels or {stem(w) for w in words(e.text)} <= asked_words:
+            continue
+        if asked.kind == "where" and (_named_by_people(e.text, asked.peoples) or
+                                      _modifier(e, asked.wh == "where")):
+            continue
+        if asked.kind == "when" and acts and min(_hops(e.root, a) for a in acts) > ACTION_TIE:
+            continue
+        if asked.per and not _per_unit(doc, e, asked.per):
             continue
         # An entity the question names in part ("Sergey Lavrov" after "Lavrov").
         if e.label_ in ("PERSON", "ORG", "GPE") and any(
@@ -146,10 +205,10 @@ def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = ""):
             continue
         if speakers & {t.i for t in e}:
             continue
-        if doers is not None and e.root.i not in doers:
+        if doers is not None and not any(t.i in doers for t in e):
             continue
         hops = min((_hops(e.root, a) for a in anchors), default=TIE)
-        if hops <= TIE:
+        if hops <= TIE or referred:
             # A place is a place first; an organisation's site ("the White House") next.
             second = asked.kind == "where" and e.label_ == "ORG"
             found.append((second, hops, min((abs(e.start - a.i) for a in anchors),
@@ -165,6 +224,59 @@ def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = ""):
 
 
 TIE = 4
+ACTION_TIE = 3
+
+
+def _acts(token, action: str) -> bool:
+    """Whether a token is the question's verb, as a verb or a noun ("told" for "tell",
+    "arrests" for "arrest")."""
+    return bool(action) and (token.lemma_.lower() == action or
+                             stem(token.lower_) == stem(action))
+
+
+def _trimmed(ent):
+    """The entity without what the recogniser swept in after a spaced dash or a verb
+    ("Quinlan Private - bought" -> "Quinlan Private"; "Anheuser-Busch" stays whole)."""
+    for t in ent[1:]:
+        if t.pos_ in ("VERB", "AUX") or (t.is_punct and t.text in "-\u2013\u2014"
+                                          and ent.doc[t.i - 1].whitespace_):
+            return type(ent)(ent.doc, ent.start, t.i, label=ent.label_)
+    return ent
+
+
+def _continues(doc) -> bool:
+    """Whether a sentence goes on about what the one before it named: a pronoun as its
+    subject or owner ("He was taken away ...", "Its shares ...")."""
+    return any(t.pos_ == "PRON" and t.dep_ in ("nsubj", "nsubjpass", "poss") and
+               t.lower_ in ("he", "she", "it", "they", "his", "her", "its", "their")
+               for t in doc)
+
+
+def _named_by_people(place: str, peoples: tuple[str, ...]) -> bool:
+    """Whether the question names the place by its people's word: "Japanese" names
+    Japan, "British" Britain (the same first four letters)."""
+    low = place.lower()
+    return any(len(low) >= 4 and p[:4] == low[:4] for p in peoples)
+
+
+def _modifier(ent, where: bool) -> bool:
+    """A place that only describes a noun ("US investors", "Japan's banks") says what
+    kind of thing it is, and, asked "Where ...?", one that is a clause's subject or object
+    ("it was Moscow that ...") what the clause is about, not where something happened
+    (that is said by a preposition's object: "at the White House", "in Tokyo"; "Which
+    country faced an embargo?" is answered by a subject)."""
+    dep = ent.root.dep_
+    if dep in ("compound", "amod", "poss"):
+        return ent.root.head.pos_ in ("NOUN", "PROPN")
+    return where and dep in ("nsubj", "nsubjpass", "attr", "dobj")
+
+
+def _per_unit(doc, ent, unit: str) -> bool:
+    """Whether an amount is given per ``unit`` (a stem): "$17 a share", "$2 per share",
+    "200p-a-share"."""
+    after = [stem(t.lower_) for t in doc[ent.end:ent.end + 3]]
+    return any(a in ("per", "a", "an", "each") and b == unit
+               for a, b in zip(after, after[1:], strict=False))
 
 
 def _hops(a, b) -> int:
@@ -205,11 +317,17 @@ def _speech_parties(doc) -> set[int]:
     return out
 
 
-def _doers(doc, verb: str) -> set[int] | None:
+def _does(doc, verb: str) -> set[int] | None:
     """Positions of the tokens that did ``verb`` (a lemma) in the sentence: the subject of
-    an active use, the agent ("by X") of a passive one; None when the verb is not there."""
+    an active use, the agent ("by X") of a passive one, or who is called by the verb's
+    agent noun ("the seller - X -", "X, the buyer,"); None when the sentence has neither
+    the verb nor its agent noun."""
+    if not verb:
+        return None
     uses = [t for t in doc if t.pos_ in ("VERB", "AUX") and t.lemma_ == verb]
-    if not uses:
+    agents = [t for t in doc if t.pos_ == "NOUN" and t.lemma_ != verb and
+              t.lemma_ in (verb + "er", verb + "r", verb + "or", verb[:-1] + "or")]
+    if not uses and not agents:
         return None
     out = set()
     for t in uses:
@@ -218,6 +336,16 @@ def _doers(doc, verb: str) -> set[int] | None:
                 out |= {w.i for w in c.subtree}
             elif c.dep_ == "agent":
                 out |= {w.i for g in c.children for w in g.subtree}
+    for t in agents:
+        while t.dep_ in ("nmod", "compound", "amod", "npadvmod") and \
+                t.head.pos_ in ("NOUN", "PROPN", "ADJ"):
+            t = t.head  # "The seller - Irish-based firm Quinlan Private -"
+        out |= {w.i for w in t.subtree}
+        if t.dep_ == "appos":  # "Quinlan Private, the seller,"
+            out |= {w.i for w in t.head.subtree}
+        if t.dep_ in ("attr", "nsubj") and t.head.lemma_ == "be":  # "X is the seller"
+            out |= {w.i for c in t.head.children if c.dep_ in ("nsubj", "attr")
+                    for w in c.subtree}
     return out
 
 
@@ -272,11 +400,12 @@ def coverage(evidence: Sequence[Evidence], passages: Sequence[Passage],
 
 def shape(asked: Asked, question: str, evidence: Sequence[Evidence],
           passages: Sequence[Passage], vectors: dict[tuple[str, int], np.ndarray],
-          follow_up: bool = False) -> Shaped | None:
+          follow_up: bool = False, shown: tuple[tuple[str, int, int], ...] = ()
+          ) -> Shaped | None:
     """The answer of the asked kind, or None when the articles hold no such answer (for
     ``other`` questions the caller answers as before)."""
     if asked.kind in TYPED:
-        return typed(asked, question, evidence, passages, follow_up=follow_up)
+        return typed(asked, question, evidence, passages, follow_up=follow_up, shown=shown)
     if asked.kind == "quote":
         return quotes(asked, evidence, passages)
     if asked.kind in ("why", "overview"):

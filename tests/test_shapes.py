@@ -104,3 +104,59 @@ def test_the_doer_of_an_amount_question_must_be_in_the_answer_s_sentence():
     assert typed(asked(q), q, evidence, passages) is None
     q = "How much profit did Travelers make in 2004?"
     assert typed(asked(q), q, evidence, passages).span == "$901m"
+
+
+def test_where_is_not_a_place_that_only_describes_a_noun_or_the_question_s_own():
+    text = ("Mr Carter told US investors that the firm would cut jobs. "
+            "\u201cWe must shrink,\u201d Mr Carter told the meeting in Chicago.")
+    passages, evidence = story(text, [0.9, 0.4])
+    q = "Where did John Carter tell investors that the firm would cut jobs?"
+    assert typed(asked(q), q, evidence, passages).span == "Chicago"
+    text = ("Mr Rossi's arrest follows others in Italy over bank fraud. "
+            "He was taken from his home in Milan.")
+    passages, evidence = story(text, [0.9, 0.2])
+    q = "Where was Italian banker Paolo Rossi arrested?"
+    assert typed(asked(q), q, evidence, passages).span == "Milan"
+
+
+def test_a_date_must_be_said_of_the_question_s_own_verb():
+    text = ("It blamed poor sales since Christmas and delays to the releases of new albums "
+            "by Blur and Oasis. By noon on Monday, EMI shares were down 16%.")
+    passages, evidence = story(text, [0.9, 0.1])
+    q = "When will the delayed Blur album be released?"
+    assert typed(asked(q), q, evidence, passages) is None
+    text = "The new Blur album will be released in June, the label said."
+    passages, evidence = story(text, [0.9])
+    assert typed(asked(q), q, evidence, passages).span == "June"
+
+
+def test_an_amount_asked_per_share_must_be_given_per_share():
+    text = "Shares in Acme were up 19% at $17.04 after the takeover offer."
+    passages, evidence = story(text, [0.9])
+    q = "How much per share is Highfields offering for Acme?"
+    assert typed(asked(q), q, evidence, passages) is None
+    text = "Highfields is offering $18 a share for Acme, which it values at $3bn."
+    passages, evidence = story(text, [0.9])
+    assert typed(asked(q), q, evidence, passages).span == "$18"
+
+
+def test_who_did_it_may_be_named_by_the_verb_s_agent_noun():
+    text = ("The Savoy hotel has been sold to a group led by Prince Alwaleed. "
+            "Prince Alwaleed's hotels include the George V in Paris. "
+            "The seller - Irish-based property firm Quinlan Private - bought the hotel "
+            "in 2004.")
+    passages, evidence = story(text, [0.9, 0.6, 0.3])
+    q = "Who sold the Savoy hotel to Prince Alwaleed's group?"
+    assert typed(asked(q), q, evidence, passages).span == "Quinlan Private"
+
+
+def test_a_follow_up_about_what_was_just_shown_is_answered_from_it():
+    text = ("\u201cWe are ready to talk,\u201d Mr Ivanov said in an interview with CBS News. "
+            "Asked about the strikes, Mr Ivanov told Reuters that only soldiers were hit.")
+    passages, evidence = story(text, [0.5, 0.9])
+    shown = (("a", 0, text.index(" Asked")),)
+    q = "Which outlet did he say it to?"
+    plain = typed(asked(q), q, evidence, passages, follow_up=True)
+    assert plain is None or plain.span != "CBS News"
+    assert typed(asked(q), q, evidence, passages, follow_up=True,
+                 shown=shown).span == "CBS News"
