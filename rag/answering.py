@@ -64,6 +64,20 @@ def previous_answer(history: Sequence) -> str:
     return done[-1].answer_text if done else ""
 
 
+_THAT = re.compile(r"\b(it|that|this)\b", re.IGNORECASE)
+
+
+def shown_before(question: str, history: Sequence) -> tuple[tuple[str, int, int], ...]:
+    """(article id, start, end) of the last answer's first citation when the follow-up asks
+    about what that answer showed ("Which outlet did he say it to?", "How many jobs is
+    that expected to create?"), else ()."""
+    done = [t for t in turns(history) if isinstance(t.answer, Answer)]
+    if not done or not done[-1].answer.citations or not _THAT.search(question):
+        return ()
+    first = done[-1].answer.citations[0]
+    return ((first.article_id, first.start, first.end),)
+
+
 def names_a_subject(doc) -> bool:
     """Whether a parsed question names who or what it is about (a person or an
     organisation, or a proper noun as its subject)."""
@@ -291,7 +305,9 @@ class Answerer:
             return
         if asked.kind != "other":
             shaped = shape(asked, grounds.query, grounds.pool_evidence, grounds.pool,
-                           grounds.vectors, follow_up=grounds.query != question)
+                           grounds.vectors, follow_up=grounds.query != question,
+                           shown=shown_before(question, history)
+                           if grounds.query != question else ())
             if shaped is None:
                 yield from refuse()
                 return
