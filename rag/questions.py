@@ -100,6 +100,7 @@ class Asked:
     action: str = ""  # when / where: the lemma of the question's main verb ("arrest")
     per: str = ""  # number: the unit an amount is asked per ("how much per share")
     wh: str = ""  # when / where: the question word
+    about: tuple[str, ...] = ()  # quote: stems of what the speaker is asked about
 
 
 def classify(question: str, doc) -> Asked:
@@ -149,12 +150,18 @@ def classify(question: str, doc) -> Asked:
         surname = names[-1:]
         roles = tuple(t.lower_ for t in speaker if t.pos_ == "NOUN")
         said = frozenset(t.i for t in speaker)
+        # What they are asked to have said it about: the content words that are neither
+        # the speaker's nor the asking verb ("about the falling dollar" -> fall, dollar).
+        about = tuple(dict.fromkeys(
+            stem(t.lower_) for t in tokens if t.i not in said and t.is_alpha
+            and t.lemma_ not in ASKING_VERBS and t.lower_ not in STOPWORDS
+            and t.lower_ not in QUESTION_WORDS and t.pos_ in ("NOUN", "PROPN", "ADJ", "VERB")))
         return Asked("quote", speaker=" ".join(t.text for t in speaker),
                      speaker_names=surname, speaker_roles=roles if not surname else (),
                      specifics=tuple(s for s in specifics
                                      if not any(k in {doc[i].text for i in said}
                                                 for k in s.keys())),
-                     topic=topic)
+                     topic=topic, about=about)
     if first in ("who", "whom", "whose", "which", "what"):
         spoken = any(t.lemma_ in SPEECH_VERBS for t in tokens)
     if first in ("who", "whom", "whose"):

@@ -25,7 +25,7 @@ from . import nlp
 from .grounding import Evidence, Verified, citation
 from .questions import SPEECH_VERBS, Asked
 from .spans import Shaped, extend_quote, holds, paragraph, quoted, ranked_sentences
-from .text import STOPWORDS
+from .text import STOPWORDS, stem, words
 from .types import Passage
 
 QUOTE_MARGIN = 0.3
@@ -74,6 +74,8 @@ def quotes(asked: Asked, evidence: Sequence[Evidence], passages: Sequence[Passag
         if not holds(asked, passages[mine[0].passage].article.text):
             continue
         for ev, (s, e), context in statements(asked, mine, passages):
+            if not _about_held(asked, passages[ev.passage], s, e):
+                continue
             # A statement scores as its best sentence (a quotation may span several), or
             # as the sentence that named its speaker when it only says "he said".
             own = max(x.score for x in mine if x is ev or s <= x.start < e)
@@ -99,6 +101,19 @@ def quotes(asked: Asked, evidence: Sequence[Evidence], passages: Sequence[Passag
         citations.append(c)
         parts.append(f"{quoted(c.quote)} [{c.n}]")
     return Shaped(Verified(" ".join(parts), tuple(citations)))
+
+
+def _about_held(asked: Asked, passage: Passage, start: int, end: int) -> bool:
+    """Whether one of the words the speaker is asked about ("about the falling dollar")
+    is in the statement's paragraph or the story's title and first paragraph: what
+    someone said about something the article never names is not an answer."""
+    if not asked.about:
+        return True
+    text = passage.article.text
+    s, e = paragraph(text, start, end)
+    _, lede_end = paragraph(text, 0, 0)
+    scope = f"{passage.article.title}\n{text[:lede_end]}\n{text[s:e]}"
+    return bool(set(asked.about) & {stem(w) for w in words(scope)})
 
 
 _QUOTATION = re.compile(r"[\u201c\"]([^\u201d\"]+)[\u201d\"]")

@@ -45,3 +45,14 @@ def test_he_said_after_a_sentence_naming_a_host_is_still_the_speaker():
                   evidence, passages) is None
     shaped = quotes(asked("What did Mr Johnson say about exchange rates?"), evidence, passages)
     assert len(shaped.verified.citations) == 2
+
+
+def test_what_a_speaker_said_about_something_the_story_never_names_is_no_answer():
+    text = ("Education Secretary Ruth Kelly spoke about discipline.\n\n"
+            "\u201cTeachers must be able to remove disruptive pupils,\u201d Ms Kelly said.")
+    passages, evidence = story(text, [0.5, 0.9])
+    assert quotes(asked("What did Ruth Kelly say about university tuition fees?"),
+                  evidence, passages) is None
+    shaped = quotes(asked("What did Ruth Kelly say about disruptive pupils?"), evidence,
+                    passages)
+    assert shaped.verified.citations[0].quote.startswith("\u201cTeachers must")
