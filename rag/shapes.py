@@ -331,6 +331,11 @@ def _does(doc, verb: str) -> set[int] | None:
         return None
     out = set()
     for t in uses:
+        # "X used his to accidentally send ...": a verb with no subject of its own is done
+        # by the subject of the verb it depends on.
+        while t.dep_ in ("xcomp", "advcl", "conj") and not any(
+                c.dep_ in ("nsubj", "nsubjpass", "agent") for c in t.children):
+            t = t.head
         for c in t.children:
             if c.dep_ == "nsubj":
                 out |= {w.i for w in c.subtree}

@@ -160,3 +160,12 @@ def test_a_follow_up_about_what_was_just_shown_is_answered_from_it():
     assert plain is None or plain.span != "CBS News"
     assert typed(asked(q), q, evidence, passages, follow_up=True,
                  shown=shown).span == "CBS News"
+
+
+def test_who_did_it_through_a_verb_without_its_own_subject():
+    text = ("The Speaker banned the devices this week. They gained prominence after "
+            "Alastair Campbell used his to accidentally send a rude message to a "
+            "journalist.")
+    passages, evidence = story(text, [0.6, 0.9])
+    q = "Who accidentally sent a rude message to a journalist?"
+    assert typed(asked(q), q, evidence, passages).span == "Alastair Campbell"
