@@ -101,6 +101,7 @@ class Asked:
     per: str = ""  # number: the unit an amount is asked per ("how much per share")
     wh: str = ""  # when / where: the question word
     about: tuple[str, ...] = ()  # quote: stems of what the speaker is asked about
+    parties: tuple[str, ...] = ()  # when / where: stems of the main verb's subject, object
 
 
 def classify(question: str, doc) -> Asked:
@@ -172,7 +173,8 @@ def classify(question: str, doc) -> Asked:
                      subject_of=doer, about_speech=spoken)
     if first in ("when", "where"):
         return Asked(first, LABELS[first], specifics=specifics, topic=topic, own_words=own,
-                     peoples=peoples, action=_action(tokens), wh=first)
+                     peoples=peoples, action=_action(tokens), wh=first,
+                     parties=_parties(tokens))
     if first == "why" or lower[:2] == ["how", "come"]:
         return Asked("why", specifics=specifics, topic=topic)
     if first in ("what", "which"):
@@ -216,6 +218,16 @@ def _action(tokens) -> str:
                                                                "happen", "take"):
         return ""
     return root.lemma_.lower()
+
+
+def _parties(tokens) -> tuple[str, ...]:
+    """The stems of the head nouns of the main verb's subject and object: "When did Luther
+    write the treatise?" -> ("luther", "treatis"); pronouns left out."""
+    root = next((t for t in tokens if t.dep_ == "ROOT"), None)
+    if root is None:
+        return ()
+    return tuple(stem(c.lower_) for c in root.children
+                 if c.dep_ in ("nsubj", "nsubjpass", "dobj") and c.pos_ in ("NOUN", "PROPN"))
 
 
 def _per(tokens) -> str:

@@ -10,10 +10,11 @@ Every candidate must keep the question's specifics (``questions.Specific``) in i
 paragraph, and a typed answer needs an entity of the asked type that the question does not
 already name: otherwise there is no answer of that kind, and the caller refuses. The
 entity must be said of the question: tied to its words in the parse; a date within
-``ACTION_TIE`` edges of the question's own verb where the sentence has it; a place as a
-preposition's object ("in Tokyo"), not one that only describes a noun ("US investors"),
-is a clause's subject or object, or that the question names by its people ("Japanese");
-for "how much per share", given per share; for "who sold", the seller. A sentence with
+``ACTION_TIE`` edges of the question's own verb where the sentence has it, in a sentence
+holding that verb or its subject or object; a place as the object of a preposition of
+place ("in Tokyo"), not one that only describes a noun ("US investors") or that the
+question names by its people ("Japanese"); for "how much per share", given per share; for
+"who sold", the seller (a noun phrase when no one is named: "A US woman"). A sentence with
 none of the question's words answers only when it goes on about the sentence before it (a
 pronoun subject) or the follow-up refers to it. Who said what is ``speech.py``'s; the
 spans both quote are ``spans.py``'s.
@@ -183,6 +184,9 @@ def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = "",
     # "When will the album be released?": where the sentence has the question's verb (or
     # its noun, "the releases"), the date is said of it, not of another clause.
     acts = [t for t in doc if _acts(t, asked.action)]
+    if asked.kind == "when" and asked.action and not acts and asked.parties and \
+            not set(asked.parties) & set(stems):
+        return None  # not what was done, nor who did it or to what: a date of another thing
     found = []
     for e in map(_trimmed, doc.ents):
         if e.label_ not in asked.labels or {stem(w) for w in words(e.text)} <= asked_words:
@@ -220,7 +224,21 @@ def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = "",
         found = [(False, min((_hops(y.root, a) for a in anchors), default=0), 0, y)
                  for y in years]
         found = [f for f in found if f[1] <= TIE]
+    if not found and doers and asked.kind == "who":
+        return _unnamed_doer(doc, role, asked_words)
     return min(found, key=lambda f: f[:3])[3] if found else None
+
+
+def _unnamed_doer(doc, verb: str, asked_words: set[str]):
+    """Who did ``verb`` when the sentence does not name them: its subject as a noun phrase
+    ("A US woman is suing HP" -> "A US woman"), unless the question says it already."""
+    for t in doc:
+        if t.pos_ in ("VERB", "AUX") and t.lemma_ == verb:
+            subject = next((c for c in t.children if c.dep_ == "nsubj"), None)
+            if subject is not None and subject.pos_ == "NOUN" and \
+                    stem(subject.lower_) not in asked_words:
+                return doc[subject.left_edge.i:subject.i + 1]
+    return None
 
 
 TIE = 4
@@ -261,14 +279,25 @@ def _named_by_people(place: str, peoples: tuple[str, ...]) -> bool:
 
 def _modifier(ent, where: bool) -> bool:
     """A place that only describes a noun ("US investors", "Japan's banks") says what
-    kind of thing it is, and, asked "Where ...?", one that is a clause's subject or object
-    ("it was Moscow that ...") what the clause is about, not where something happened
-    (that is said by a preposition's object: "at the White House", "in Tokyo"; "Which
-    country faced an embargo?" is answered by a subject)."""
+    kind of thing it is; asked "Where ...?", a place that is not the object of a
+    preposition of place ("at the White House", "in Tokyo") says what a clause is about
+    ("it was Moscow that ...", "Windows-based players", "such as X"), not where
+    something happened ("Which country faced an embargo?" may be answered by a
+    subject)."""
     dep = ent.root.dep_
-    if dep in ("compound", "amod", "poss"):
-        return ent.root.head.pos_ in ("NOUN", "PROPN")
-    return where and dep in ("nsubj", "nsubjpass", "attr", "dobj")
+    if dep in ("compound", "amod", "poss") and ent.root.head.pos_ in ("NOUN", "PROPN"):
+        return True
+    if not where:
+        return False
+    t = ent.root  # "in London and Paris", "in the capital, Kiev": up to the preposition
+    while t.dep_ in ("conj", "appos", "compound") and t.head.i != t.i:
+        t = t.head
+    return t.dep_ != "pobj" or t.head.lower_ not in _AT
+
+
+# Prepositions that say where ("such as X", "with X" do not).
+_AT = frozenset("in at on near outside inside from across throughout within around into "
+                "onto off beside behind along to toward towards between among of".split())
 
 
 def _per_unit(doc, ent, unit: str) -> bool:

@@ -42,8 +42,14 @@ def holds(asked: Asked, scope: str, near: str | None = None) -> bool:
     return True
 
 
+_SCALED = re.compile(r"(\d[\d.,]*)[a-z]+")
+
+
 def _words(text: str) -> tuple[set[str], set[str]]:
+    """The text's words and their stems; an amount with its scale ("300m", "11.5bn") is
+    also its number ("300", "11.5"), as a question parsed "$300m" names it."""
     found = {w.lower() for w in _TOKEN.findall(text)}
+    found |= {m.group(1) for w in found if (m := _SCALED.fullmatch(w))}
     return found, {stem(w) for w in found}
 
 

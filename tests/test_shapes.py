@@ -169,3 +169,38 @@ def test_who_did_it_through_a_verb_without_its_own_subject():
     passages, evidence = story(text, [0.6, 0.9])
     q = "Who accidentally sent a rude message to a journalist?"
     assert typed(asked(q), q, evidence, passages).span == "Alastair Campbell"
+
+
+def test_who_did_it_may_be_unnamed():
+    text = ("A US woman is suing Hewlett Packard (HP) over its ink cartridges. "
+            "HP ink cartridges use a chip to sense when they are low on ink.")
+    passages, evidence = story(text, [0.9, 0.6])
+    q = "Who is suing Hewlett Packard over ink cartridges?"
+    assert typed(asked(q), q, evidence, passages).span == "A US woman"
+
+
+def test_where_is_a_place_after_a_preposition_of_place():
+    text = ("Players such as the Samsung Yepp and the Windows-based Creative Zen "
+            "appeared last year.")
+    passages, evidence = story(text, [0.9])
+    q = "Where did Creative launch its Zen player?"
+    assert typed(asked(q), q, evidence, passages) is None
+    text = "Archos launched its player at the Consumer Electronics Show in Las Vegas."
+    passages, evidence = story(text, [0.9])
+    q = "Where did Archos launch its player?"
+    assert typed(asked(q), q, evidence, passages).span == "Las Vegas"
+
+
+def test_a_date_of_something_the_question_does_not_name_is_no_answer():
+    text = ("The lawsuit seeks to represent anyone in the US who has bought an HP printer "
+            "since February 2001.")
+    passages, evidence = story(text, [0.9])
+    q = "When will HP's response to the lawsuit be published?"
+    assert typed(asked(q), q, evidence, passages) is None
+
+
+def test_an_amount_named_with_its_scale_is_found_by_its_number():
+    text = "IBM has long backed Linux. In 2001 it put $300m into a three-year Linux program."
+    passages, evidence = story(text, [0.5, 0.9])
+    q = "When did IBM put $300m into a three-year Linux program?"
+    assert typed(asked(q), q, evidence, passages).span == "2001"
