@@ -182,10 +182,13 @@ def statements(asked: Asked, evidence: Sequence[Evidence], passages: Sequence[Pa
 def _subject_person(doc) -> str:
     """The person a sentence is about: a named person as its subject (a name in a
     by-phrase or an object does not change whom a later "he" or "she" refers to)."""
-    for e in doc.ents:
-        if e.label_ == "PERSON" and any(t.dep_ in ("nsubj", "nsubjpass") or
-                                        t.head.dep_ in ("nsubj", "nsubjpass", "appos")
-                                        for t in e):
+    people = [e for e in doc.ents if e.label_ == "PERSON"]
+    for e in people:  # the subject itself: "... ex-wife Brigitte Nielsen nominated ..."
+        if e.root.dep_ in ("nsubj", "nsubjpass"):
+            return e.text
+    for e in people:  # named beside it ("Mr X, the minister, said"), not its owner ("X's")
+        if e.root.dep_ != "poss" and any(t.head.dep_ in ("nsubj", "nsubjpass", "appos")
+                                         for t in e):
             return e.text
     return ""
 

@@ -56,3 +56,14 @@ def test_what_a_speaker_said_about_something_the_story_never_names_is_no_answer(
     shaped = quotes(asked("What did Ruth Kelly say about disruptive pupils?"), evidence,
                     passages)
     assert shaped.verified.citations[0].quote.startswith("\u201cTeachers must")
+
+
+def test_she_said_is_the_subject_not_the_one_named_as_its_owner():
+    text = ("Sylvester Stallone's ex-wife Brigitte Nielsen nominated both John and Bez. "
+            "She said: \u201cBez is a difficult human being, there is something wrong with "
+            "him.\u201d")
+    passages, evidence = story(text, [0.5, 0.9])
+    shaped = quotes(asked("What did Brigitte Nielsen say about Bez?"), evidence, passages)
+    assert shaped.verified.citations[0].quote.startswith("She said:")
+    assert quotes(asked("What did Sylvester Stallone say about Bez?"), evidence,
+                  passages) is None
