@@ -109,6 +109,9 @@ def classify(question: str, doc) -> Asked:
     tokens = [t for t in doc if not t.is_punct]
     while tokens and tokens[0].lower_ in ("and", "so", "but", "then", "ok", "okay"):
         tokens = tokens[1:]
+    # "In which year ...", "At what time ...": the question word after a preposition.
+    if len(tokens) > 1 and tokens[0].pos_ == "ADP" and tokens[1].lower_ in ("which", "what"):
+        tokens = tokens[1:]
     lower = [t.lower_ for t in tokens]
     first = lower[0] if lower else ""
     # Nationalities are left out: "Japanese" is often "Japan's" in the article.
@@ -182,7 +185,9 @@ def classify(question: str, doc) -> Asked:
         kind = NOUN_KIND.get(noun.lower_) if noun is not None else None
         if kind is not None:
             labels = LABELS[kind]
-            measure = stem(noun.lower_) if kind in ("money", "percent", "count") else ""
+            # "What profit ...": the sentence must name what it measures; "What share of
+            # the vote ...": a percentage is the answer whatever the sentence calls it.
+            measure = stem(noun.lower_) if kind in ("money", "count") else ""
             kind = {"person": "who", "organisation": "who", "money": "number",
                     "percent": "number", "count": "number"}.get(kind, kind)
             return Asked(kind, labels, specifics=tuple(

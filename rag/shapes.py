@@ -184,7 +184,7 @@ def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = "",
     # "When will the album be released?": where the sentence has the question's verb (or
     # its noun, "the releases"), the date is said of it, not of another clause.
     acts = [t for t in doc if _acts(t, asked.action)]
-    if asked.kind == "when" and asked.action and not acts and asked.parties and \
+    if asked.kind == "when" and not acts and asked.parties and \
             not set(asked.parties) & set(stems):
         return None  # not what was done, nor who did it or to what: a date of another thing
     found = []

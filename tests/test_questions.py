@@ -15,7 +15,7 @@ def asked(question):
     ("Who will run the company from April?", "who"),
     ("Which newspaper did she speak to?", "who"),
     ("When did the bank cut rates?", "when"),
-    ("In which year did it open?", "other"),
+    ("In which year did it open?", "when"),  # the question word after a preposition
     ("Which year did the factory open?", "when"),
     ("Where did the minister meet the unions?", "where"),
     ("How many stores will close?", "number"),
@@ -43,6 +43,9 @@ def test_counts_and_amounts_want_the_right_entities():
     assert many.counted == stem("planes") and many.labels == {"CARDINAL", "QUANTITY"}
     assert asked("How much did the firm pay for the stake?").labels == {"MONEY"}
     assert asked("What was the bank's net profit for 2004?").measure == "profit"
+    # A share is a percentage whatever the sentence calls it ("67% of the vote").
+    share = asked("What share of the vote did the candidate get?")
+    assert share.labels == {"PERCENT"} and share.measure == ""
 
 
 def test_specifics_are_the_names_and_numbers_the_question_fixes():

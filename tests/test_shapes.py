@@ -204,3 +204,11 @@ def test_an_amount_named_with_its_scale_is_found_by_its_number():
     passages, evidence = story(text, [0.5, 0.9])
     q = "When did IBM put $300m into a three-year Linux program?"
     assert typed(asked(q), q, evidence, passages).span == "2001"
+
+
+def test_a_date_needs_the_event_asked_about_even_with_a_helper_verb():
+    text = ("Christina Aguilera burst onto the pop scene in 1999. No wedding plans have "
+            "been set yet, her agent said.")
+    passages, evidence = story(text, [0.9, 0.6])
+    q = "When will Christina Aguilera's wedding take place?"
+    assert typed(asked(q), q, evidence, passages) is None
