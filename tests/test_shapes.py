@@ -131,8 +131,9 @@ def test_a_date_must_be_said_of_the_question_s_own_verb():
 
 
 def test_an_amount_asked_per_share_must_be_given_per_share():
-    text = "Shares in Acme were up 19% at $17.04 after the takeover offer."
-    passages, evidence = story(text, [0.9])
+    text = ("Highfields has made a $3bn takeover offer for Acme. "
+            "Shares in Acme were up 19% at $17.04 after the offer.")
+    passages, evidence = story(text, [0.6, 0.9])
     q = "How much per share is Highfields offering for Acme?"
     assert typed(asked(q), q, evidence, passages) is None
     text = "Highfields is offering $18 a share for Acme, which it values at $3bn."
