@@ -67,15 +67,15 @@ def previous_answer(history: Sequence) -> str:
 _THAT = re.compile(r"\b(it|that|this)\b", re.IGNORECASE)
 
 
-def shown_before(question: str, history: Sequence) -> tuple[tuple[str, int, int], ...]:
+def shown_before(question: str, history: Sequence) -> tuple[str, int, int] | None:
     """(article id, start, end) of the last answer's first citation when the follow-up asks
     about what that answer showed ("Which outlet did he say it to?", "How many jobs is
-    that expected to create?"), else ()."""
+    that expected to create?"), else None."""
     done = [t for t in turns(history) if isinstance(t.answer, Answer)]
     if not done or not done[-1].answer.citations or not _THAT.search(question):
-        return ()
+        return None
     first = done[-1].answer.citations[0]
-    return ((first.article_id, first.start, first.end),)
+    return first.article_id, first.start, first.end
 
 
 def names_a_subject(doc) -> bool:
@@ -307,7 +307,7 @@ class Answerer:
             shaped = shape(asked, grounds.query, grounds.pool_evidence, grounds.pool,
                            grounds.vectors, follow_up=grounds.query != question,
                            shown=shown_before(question, history)
-                           if grounds.query != question else ())
+                           if grounds.query != question else None)
             if shaped is None:
                 yield from refuse()
                 return

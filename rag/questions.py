@@ -175,9 +175,10 @@ def classify(question: str, doc) -> Asked:
         return Asked("who", LABELS["who"], specifics=specifics, topic=topic, own_words=own,
                      subject_of=doer, about_speech=spoken)
     if first in ("when", "where"):
+        root = next((t for t in tokens if t.dep_ == "ROOT"), None)
         return Asked(first, LABELS[first], specifics=specifics, topic=topic, own_words=own,
-                     peoples=peoples, action=_action(tokens), wh=first,
-                     parties=_parties(tokens))
+                     peoples=peoples, action=_action(root), wh=first,
+                     parties=_parties(root))
     if first == "why" or lower[:2] == ["how", "come"]:
         return Asked("why", specifics=specifics, topic=topic)
     if first in ("what", "which"):
@@ -215,20 +216,18 @@ def _doer_near(tokens, specifics: tuple[Specific, ...]) -> tuple[Specific, ...]:
     return marked
 
 
-def _action(tokens) -> str:
-    """The lemma of the question's main verb, unless it is a helper ("be", "have", "do"):
-    "When will the album be released?" -> "release"."""
-    root = next((t for t in tokens if t.dep_ == "ROOT"), None)
+def _action(root) -> str:
+    """The lemma of the question's main verb (``root``), unless it is a helper ("be",
+    "have", "do"): "When will the album be released?" -> "release"."""
     if root is None or root.pos_ != "VERB" or root.lemma_ in ("be", "have", "do", "go",
                                                                "happen", "take"):
         return ""
     return root.lemma_.lower()
 
 
-def _parties(tokens) -> tuple[str, ...]:
-    """The stems of the head nouns of the main verb's subject and object: "When did Luther
-    write the treatise?" -> ("luther", "treatis"); pronouns left out."""
-    root = next((t for t in tokens if t.dep_ == "ROOT"), None)
+def _parties(root) -> tuple[str, ...]:
+    """The stems of the head nouns of the main verb's (``root``'s) subject and object:
+    "When did Luther write the treatise?" -> ("luther", "treatis"); pronouns left out."""
     if root is None:
         return ()
     return tuple(stem(c.lower_) for c in root.children

@@ -29,7 +29,7 @@ import numpy as np
 from . import nlp
 from .grounding import Evidence, Verified, citation
 from .questions import SPEECH_VERBS, TYPED, Asked
-from .spans import Shaped, extend_quote, holds, paragraph, quoted, ranked_sentences
+from .spans import Shaped, extend_quote, holds, neighbourhood, paragraph, quoted, ranked_sentences
 from .speech import quotes
 from .text import STOPWORDS, stem, words
 from .types import Passage
@@ -39,17 +39,13 @@ TYPED_MARGIN = 0.45
 
 
 def _scope(passages: Sequence[Passage], ev: Evidence) -> str:
-    """Where a typed answer's specifics must be: the sentence's paragraph, or the
-    article's title and first paragraph (a news story names its subject there once)."""
-    text = passages[ev.passage].article.text
-    s, e = paragraph(text, ev.start, ev.end)
-    _, lede_end = paragraph(text, 0, 0)
-    return f"{passages[ev.passage].article.title}\n{text[:lede_end]}\n{text[s:e]}"
+    """Where a typed answer's specifics must be (``spans.neighbourhood``)."""
+    return neighbourhood(passages[ev.passage], ev.start, ev.end)
 
 
 def typed(asked: Asked, question: str, evidence: Sequence[Evidence],
           passages: Sequence[Passage], limit: int = 8, follow_up: bool = False,
-          shown: tuple[tuple[str, int, int], ...] = ()) -> Shaped | None:
+          shown: tuple[str, int, int] | None = None) -> Shaped | None:
     """The best sentence holding an entity of the asked type that the question does not
     name, with the question's specifics in its paragraph; the entity is the span. For a
     follow-up, sentences holding more of its own words ("And when did he resign?") come
@@ -73,7 +69,7 @@ def typed(asked: Asked, question: str, evidence: Sequence[Evidence],
                        and holds(asked, _scope(passages, ev), ev.text)]
     first: list[Evidence] = []  # the sentences of the citation a follow-up refers to
     if shown:
-        aid, start, end = shown[0]
+        aid, start, end = shown
         first = sorted((ev for ev in evidence if passages[ev.passage].article.id == aid
                         and start <= ev.start < end), key=lambda ev: ev.start)
         candidates = first + [ev for ev in candidates if ev not in first]
@@ -434,7 +430,7 @@ def coverage(evidence: Sequence[Evidence], passages: Sequence[Passage],
 
 def shape(asked: Asked, question: str, evidence: Sequence[Evidence],
           passages: Sequence[Passage], vectors: dict[tuple[str, int], np.ndarray],
-          follow_up: bool = False, shown: tuple[tuple[str, int, int], ...] = ()
+          follow_up: bool = False, shown: tuple[str, int, int] | None = None
           ) -> Shaped | None:
     """The answer of the asked kind, or None when the articles hold no such answer (for
     ``other`` questions the caller answers as before)."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from .grounding import Evidence, Verified
 from .questions import Asked
 from .text import stem
+from .types import Passage
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,16 @@ def paragraph(text: str, start: int, end: int) -> tuple[int, int]:
     before = text.rfind("\n\n", 0, start)
     after = text.find("\n\n", end)
     return (0 if before < 0 else before + 2), (len(text) if after < 0 else after)
+
+
+def neighbourhood(passage: Passage, start: int, end: int) -> str:
+    """Where what a question names must be for ``start..end`` of the passage's article to
+    answer it: the paragraph holding it, or the article's title and first paragraph (a
+    news story names its subject there once)."""
+    text = passage.article.text
+    s, e = paragraph(text, start, end)
+    _, lede_end = paragraph(text, 0, 0)
+    return f"{passage.article.title}\n{text[:lede_end]}\n{text[s:e]}"
 
 
 _TOKEN = re.compile(r"[^\W_]+(?:[.,][0-9]+)*")

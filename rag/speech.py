@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from . import nlp
 from .grounding import Evidence, Verified, citation
 from .questions import SPEECH_VERBS, Asked
-from .spans import Shaped, extend_quote, holds, paragraph, quoted, ranked_sentences
+from .spans import Shaped, extend_quote, holds, neighbourhood, paragraph, quoted, ranked_sentences
 from .text import STOPWORDS, stem, words
 from .types import Passage
 
@@ -66,7 +67,7 @@ def quotes(asked: Asked, evidence: Sequence[Evidence], passages: Sequence[Passag
         aid = passages[ev.passage].article.id
         if aid not in articles:
             articles.append(aid)
-    chosen: list[tuple[float, float, int, int, Passage]] = []
+    chosen: list[_Chosen] = []
     for aid in articles[:2]:
         mine = [ev for ev in evidence if passages[ev.passage].article.id == aid]
         # The question's specifics anywhere in the article: what a speaker said about Y
@@ -81,17 +82,17 @@ def quotes(asked: Asked, evidence: Sequence[Evidence], passages: Sequence[Passag
             own = max(x.score for x in mine if x is ev or s <= x.start < e)
             score = max(context - IMPLIED, own)
             if score >= ranked[-1].score:
-                chosen.append((score, own, s, e, passages[ev.passage]))
+                chosen.append(_Chosen(score, own, s, e, passages[ev.passage]))
         if chosen:
             break
     if not chosen:
         return None
-    chosen.sort(key=lambda x: (-x[0], -x[1]))
-    best = chosen[0][0]
-    kept = [c for c in chosen if c[0] >= best - QUOTE_MARGIN / 2][:most]
+    chosen.sort(key=lambda c: (-c.score, -c.own))
+    best = chosen[0].score
+    kept = [c for c in chosen if c.score >= best - QUOTE_MARGIN / 2][:most]
     # The speaker's own words first (a quotation of five words or more), then what they
     # were reported to say; each group closest to the question first (by its own words).
-    kept.sort(key=lambda x: (not _direct(x[4].article.text[x[2]:x[3]]), -x[1]))
+    kept.sort(key=lambda c: (not _direct(c.passage.article.text[c.start:c.end]), -c.own))
     citations, parts, seen = [], [], set()
     for _, _, s, e, p in kept:
         if any(s < e2 and s2 < e for s2, e2 in seen):
@@ -103,16 +104,24 @@ def quotes(asked: Asked, evidence: Sequence[Evidence], passages: Sequence[Passag
     return Shaped(Verified(" ".join(parts), tuple(citations)))
 
 
+class _Chosen(NamedTuple):
+    """A statement chosen to answer: its score (or that of where its speaker was named),
+    its own sentences' score, its span and passage."""
+
+    score: float
+    own: float
+    start: int
+    end: int
+    passage: Passage
+
+
 def _about_held(asked: Asked, passage: Passage, start: int, end: int) -> bool:
     """Whether one of the words the speaker is asked about ("about the falling dollar")
     is in the statement's paragraph or the story's title and first paragraph: what
     someone said about something the article never names is not an answer."""
     if not asked.about:
         return True
-    text = passage.article.text
-    s, e = paragraph(text, start, end)
-    _, lede_end = paragraph(text, 0, 0)
-    scope = f"{passage.article.title}\n{text[:lede_end]}\n{text[s:e]}"
+    scope = neighbourhood(passage, start, end)
     return bool(set(asked.about) & {stem(w) for w in words(scope)})
 
 

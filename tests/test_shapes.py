@@ -155,7 +155,7 @@ def test_a_follow_up_about_what_was_just_shown_is_answered_from_it():
     text = ("\u201cWe are ready to talk,\u201d Mr Ivanov said in an interview with CBS News. "
             "Asked about the strikes, Mr Ivanov told Reuters that only soldiers were hit.")
     passages, evidence = story(text, [0.5, 0.9])
-    shown = (("a", 0, text.index(" Asked")),)
+    shown = ("a", 0, text.index(" Asked"))
     q = "Which outlet did he say it to?"
     plain = typed(asked(q), q, evidence, passages, follow_up=True)
     assert plain is None or plain.span != "CBS News"
