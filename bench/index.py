@@ -6,7 +6,11 @@ Usage: python bench/index.py [--data ../shared/data/bbc] [--limit N] [--json]
 Prints articles, chunks, tokens embedded, seconds, tokens/s and that figure as a share of
 this machine's fp32 bound (matmul GFLOP/s measured in the same run, divided by the
 embedder's FLOPs per token), peak RSS, then the cost of adding, changing and deleting one
-article and of a no-op rebuild. Model load is excluded and reported separately.
+article and of a no-op rebuild. Model load is excluded and reported separately. The ideal
+a full build is held to: embedding each distinct chunk text once with the same engine
+(``embedding.embed``), timed in the same run after the build; ``build_over_chunk_pass`` is
+the build's seconds over that (target <= 1.3; about 2 before the sentence vectors were
+pooled from the chunk pass).
 ``--store milvus`` writes the index to a ``milvus-lite server`` started for the run.
 """
 
@@ -25,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rag.config import Settings  # noqa: E402
-from rag.embedding import SentenceTransformerEmbedder  # noqa: E402
+from rag.embedding import SentenceTransformerEmbedder, embed  # noqa: E402
 from rag.engines import open_store  # noqa: E402
 from rag.indexing import sync  # noqa: E402
 
@@ -96,25 +100,26 @@ def main() -> None:
     texts = [c.text for c in chunks.values()]
     sentences = [c.text[s - c.start:e - c.start] for c in chunks.values()
                  for s, e in c.sentences]
-    # Chunks and their sentences are both embedded, each distinct text once (a sentence two
-    # overlapping chunks share, a duplicate article); + [CLS] and [SEP] for each text.
+    # Each distinct chunk text is embedded once (a duplicate article once); its sentences'
+    # vectors are pooled from that pass. + [CLS] and [SEP] for each text.
     distinct_texts, distinct_sentences = list(set(texts)), list(set(sentences))
     chunk_tokens = sum(n + 2 for n in embedder.count_tokens(distinct_texts))
     sentence_tokens = sum(n + 2 for n in embedder.count_tokens(distinct_sentences))
-    tokens = chunk_tokens + sentence_tokens
-    flops = (chunk_tokens * flops_per_token(embedder._model,
-                                            chunk_tokens / len(distinct_texts))
-             + sentence_tokens * flops_per_token(embedder._model,
-                                                 sentence_tokens / len(distinct_sentences)))
-    fpt = flops / tokens
+    tokens = chunk_tokens
+    fpt = flops_per_token(embedder._model, chunk_tokens / len(distinct_texts))
     tokens_per_s = tokens / report.seconds
+    began = time.perf_counter()
+    embed(embedder, distinct_texts, settings.embed_chunk)
+    chunk_pass_s = time.perf_counter() - began
     results = {
         "articles": store.count("articles"), "files": len(files),
         "skipped": [s.to_dict() for s in report.skipped], "chunks": len(texts),
         "sentences": len(sentences), "distinct_chunk_texts": len(distinct_texts),
         "distinct_sentences": len(distinct_sentences), "chunk_tokens": chunk_tokens,
-        "sentence_tokens": sentence_tokens,
+        "sentence_tokens_not_embedded": sentence_tokens,
         "tokens_embedded": tokens, "seconds": round(report.seconds, 2),
+        "chunk_pass_alone_s": round(chunk_pass_s, 2),
+        "build_over_chunk_pass": round(report.seconds / chunk_pass_s, 3),
         "tokens_per_s": round(tokens_per_s),
         "matmul_gflops": round(gflops, 1), "mflop_per_token": round(fpt / 1e6, 1),
         "fp32_bound_tokens_per_s": round(gflops * 1e9 / fpt),

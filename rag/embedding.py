@@ -111,6 +111,24 @@ class SentenceTransformerEmbedder:
                                      show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
 
+    def token_states(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each text's last-layer token states and its tokens' character offsets (see
+        ``rag.pooling``)."""
+        import torch
+
+        model = self._model
+        with torch.inference_mode():
+            states = model.encode(list(texts), batch_size=self.batch_size,
+                                  output_value="token_embeddings", convert_to_numpy=False,
+                                  show_progress_bar=False)
+        # The tokenizer sentence-transformers ran, asked for offsets; white space around
+        # a text does not change its word pieces.
+        offsets = model.tokenizer(list(texts), truncation="longest_first",
+                                  max_length=model.max_seq_length,
+                                  return_offsets_mapping=True)["offset_mapping"]
+        return [(h.float().numpy(), np.asarray(o, dtype=np.int64).reshape(-1, 2))
+                for h, o in zip(states, offsets, strict=True)]
+
 
 def embed(embedder: Embedder, texts: Sequence[str], batch_size: int = Settings.embed_chunk,
           show_progress: bool = False, desc: str = "embedding", unit: str = "chunk"
@@ -133,6 +151,53 @@ def embed(embedder: Embedder, texts: Sequence[str], batch_size: int = Settings.e
             out[idx] = embedder.embed_batch([unique[i] for i in idx])
             bar.update(len(idx))
     return out[where]
+
+
+def embed_chunks(embedder: Embedder, texts: Sequence[str],
+                 spans: Sequence[Sequence[tuple[int, int]]], batch_size: int = Settings.embed_chunk,
+                 show_progress: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Each chunk's vector and its sentences' vectors (``spans``: character offsets into
+    the chunk's text), from one pass when the engine gives its token states (see
+    ``rag.pooling``); an engine that does not embeds the sentences on their own."""
+    from .pooling import pool
+
+    dim = embedder.dimension
+    states_of = getattr(embedder, "token_states", None)
+    if states_of is None:
+        sentences = [t[a:b] for t, ss in zip(texts, spans, strict=True) for a, b in ss]
+        flat = embed(embedder, sentences, batch_size, show_progress, "sentences", "sentence")
+        out, at = [], 0
+        for ss in spans:
+            out.append(flat[at:at + len(ss)].reshape(len(ss), dim))
+            at += len(ss)
+        return embed(embedder, texts, batch_size, show_progress), out
+    slots: dict[tuple, int] = {}
+    where = [slots.setdefault((t, tuple(map(tuple, ss))), len(slots))
+             for t, ss in zip(texts, spans, strict=True)]
+    unique = list(slots)
+    order = sorted(range(len(unique)), key=lambda i: -len(unique[i][0]))
+    chunk = np.zeros((len(unique), dim), dtype=np.float32)
+    sentence: list = [None] * len(unique)
+    from tqdm import tqdm
+
+    with tqdm(total=len(unique), desc="embedding", unit="chunk", disable=not show_progress,
+              leave=False) as bar:
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            for i, (h, offsets) in zip(idx, states_of([unique[i][0] for i in idx]),
+                                       strict=True):
+                chunk[i], sentence[i] = pool(h, offsets, unique[i][1])
+            bar.update(len(idx))
+    # A sentence past the model's window was not read with its chunk: embedded alone.
+    unread = [(i, j) for i, vs in enumerate(sentence) for j, v in enumerate(vs) if v is None]
+    if unread:
+        alone = embed(embedder, [unique[i][0][slice(*unique[i][1][j])] for i, j in unread],
+                      batch_size)
+        for (i, j), v in zip(unread, alone, strict=True):
+            sentence[i][j] = v
+    rows = [np.stack(vs).astype(np.float32) if vs else np.zeros((0, dim), dtype=np.float32)
+            for vs in sentence]
+    return chunk[where], [rows[i] for i in where]
 
 
 class BundledEmbedder:
@@ -166,6 +231,9 @@ class BundledEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return self.light.encode(texts, self.batch_size)
+
+    def token_states(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        return self.light.token_states(texts, self.batch_size)
 
     def for_bulk(self, texts: Sequence[str]) -> Embedder:
         """The engine to embed ``texts`` with: NumPy for a few thousand word pieces (no

@@ -19,9 +19,10 @@ import numpy as np
 from .articles import iter_files, read_file
 from .chunking import chunk_article
 from .config import Settings
-from .embedding import Embedder, embed
+from .embedding import Embedder, embed_chunks
 from .engines import open_store, previous_roots, write, write_lock
 from .errors import ArticleNotFound, IndexMismatch, IndexNotFound, RagError
+from .pooling import METHOD as SENTENCE_VECTORS
 from .store import FileEntry, Signature, Store
 from .types import Article, Chunk, IndexReport, Removal, Skipped
 
@@ -36,7 +37,8 @@ def file_hash(path: Path) -> str:
 
 def chunker_signature(settings: Settings) -> dict:
     return {"version": CHUNKER_VERSION, "max_tokens": settings.chunk_tokens,
-            "overlap_sentences": settings.chunk_overlap_sentences}
+            "overlap_sentences": settings.chunk_overlap_sentences,
+            "sentence_vectors": SENTENCE_VECTORS}
 
 
 def index_signature(settings: Settings, embedder: Embedder,
@@ -77,6 +79,14 @@ def _open_existing(index_dir: Path | str) -> tuple[Store | None, list[Path]]:
         return None, [r for r in roots if r.exists()]
 
 
+def _made_the_old_way(store: Store, settings: Settings) -> bool:
+    """The index was chunked with these settings but by older code (an older chunker
+    version, sentence vectors made another way): rebuilt, not refused."""
+    built, want = dict(store.manifest.chunker), chunker_signature(settings)
+    code = ("version", "sentence_vectors")
+    return built != want and all(built.get(k) == v for k, v in want.items() if k not in code)
+
+
 def _under(path: str, roots: list[Path]) -> bool:
     p = Path(path)
     return any(p == r or r in p.parents for r in roots)
@@ -98,6 +108,12 @@ def sync(paths: Iterable[Path | str], settings: Settings, embedder: Embedder, *,
     index_dir = settings.location
     with write_lock(index_dir):
         base, old_roots = (None, []) if rebuild else _open_existing(index_dir)
+        if base is not None and _made_the_old_way(base, settings):
+            log.warning("The index at %s was made by an older version (%s); rebuilding it "
+                        "from its articles.", index_dir, base.manifest.chunker)
+            old_roots = [r for r in map(Path, base.manifest.roots) if r.exists()]
+            base.close()
+            base = None
         roots += [r for r in old_roots if r not in roots]
         if base is not None:
             check_compatible(base, settings, embedder.model_id)
@@ -147,21 +163,15 @@ def sync(paths: Iterable[Path | str], settings: Settings, embedder: Embedder, *,
         vector_of, sentences_of = _reusable(base, flat)  # filled in below for the rest
         fresh = [c for c in flat if c.id not in vector_of]
         texts = [c.text for c in fresh]
-        sentences = [c.text[s - c.start:e - c.start] for c in fresh for s, e in c.sentences]
+        spans = [[(s - c.start, e - c.start) for s, e in c.sentences] for c in fresh]
         # A little text goes to the engine with no start-up cost, much to the fastest.
         bulk = getattr(embedder, "for_bulk", None)
-        engine = bulk(texts + sentences) if bulk else embedder
-        vectors = embed(engine, texts, settings.embed_chunk,
-                        show_progress=show_progress) if texts else None
-        sentence_vectors = embed(engine, sentences, settings.embed_chunk,
-                                 show_progress=show_progress,
-                                 desc="sentences", unit="sentence") if sentences else None
-        at = 0
-        for i, c in enumerate(fresh):
-            vector_of[c.id] = vectors[i]
-            sentences_of[c.id] = sentence_vectors[at:at + len(c.sentences)] \
-                if c.sentences else _empty(embedder)
-            at += len(c.sentences)
+        engine = bulk(texts) if bulk else embedder
+        vectors, sentence_vectors = embed_chunks(engine, texts, spans, settings.embed_chunk,
+                                                 show_progress=show_progress)
+        for c, vector, rows in zip(fresh, vectors, sentence_vectors, strict=True):
+            vector_of[c.id] = vector
+            sentences_of[c.id] = rows
 
         entries = []
         for (key, digest, root, articles), per_article in zip(pending, chunked, strict=True):
@@ -182,7 +192,7 @@ def sync(paths: Iterable[Path | str], settings: Settings, embedder: Embedder, *,
             if s is not None:
                 s.close()
     return IndexReport(**counts, skipped=tuple(skipped), chunks_embedded=len(texts),
-                       sentences_embedded=len(sentences),
+                       sentences_embedded=sum(map(len, spans)),
                        chunks_total=chunks_total, seconds=time.perf_counter() - began)
 
 

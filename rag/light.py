@@ -100,13 +100,28 @@ class NumpyEncoder:
         """Normalised float32 vectors, one row per text."""
         out = np.zeros((len(texts), self.hidden), dtype=np.float32)
         ids = self.tokens(texts)
-        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))  # batches pad little
-        for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
-            out[rows] = self._forward([ids[i] for i in rows])
+        for rows in _batches(ids, batch_size):
+            x, mask = self._forward([ids[i] for i in rows])
+            pooled = (x * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+            out[rows] = pooled / np.maximum(norms, 1e-12)
         return out
 
-    def _forward(self, batch: list[list[int]]) -> np.ndarray:
+    def token_states(self, texts: Sequence[str], batch_size: int = 16
+                     ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each text's last-layer token states (special tokens included, one row per
+        token) and the character offsets of its tokens ((0, 0) for special tokens)."""
+        encoded = self.tokenizer.encode_batch(list(texts))
+        ids = [e.ids for e in encoded]
+        out: list = [None] * len(texts)
+        for rows in _batches(ids, batch_size):
+            x, _ = self._forward([ids[i] for i in rows])
+            for j, i in enumerate(rows):
+                out[i] = (x[j, :len(ids[i])], np.asarray(encoded[i].offsets, dtype=np.int64))
+        return out
+
+    def _forward(self, batch: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """The last layer's states of a padded batch, and its mask of real tokens."""
         w = self.weights
         n, length = len(batch), max(len(b) for b in batch)
         ids = np.zeros((n, length), dtype=np.int64)
@@ -145,6 +160,11 @@ class NumpyEncoder:
             x = _layer_norm(dense(inner, "output.dense") + x,
                             w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"],
                             self.eps)
-        pooled = (x * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        return x.astype(np.float32, copy=False), mask
+
+
+def _batches(ids: list[list[int]], size: int):
+    """Row indices in batches of similar length (longest first), so each pads little."""
+    order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+    for start in range(0, len(order), size):
+        yield order[start:start + size]

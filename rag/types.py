@@ -82,7 +82,8 @@ class Skipped:
 
 @dataclass(frozen=True)
 class IndexReport:
-    """What one ``index`` run changed."""
+    """What one ``index`` run changed. ``sentences_embedded`` counts the sentences of the
+    embedded chunks, whose vectors came from the same pass (``rag.pooling``)."""
 
     added: int = 0
     changed: int = 0

@@ -166,6 +166,30 @@ def test_an_index_in_an_older_format_is_rebuilt_by_the_next_run(corpus, settings
     assert "x" in store.articles() and store.check() == []
 
 
+def test_an_index_whose_sentence_vectors_were_made_another_way_is_rebuilt(
+        corpus, both, fake_embedder, tmp_path, monkeypatch):
+    import rag.indexing
+    from rag.assistant import Assistant
+
+    other = write(tmp_path / "other" / "x.txt", "Another story about ports.\n").parent
+    monkeypatch.setattr(rag.indexing, "SENTENCE_VECTORS", "each sentence embedded again")
+    sync([other], both, fake_embedder)
+    sync([corpus], both, fake_embedder)
+    monkeypatch.undo()
+    # Asking names the fix; the next index run makes it, the other folder included.
+    with pytest.raises(IndexMismatch, match="rag index --rebuild"):
+        Assistant(both, embedder=fake_embedder).search("ports")
+    report = sync([corpus], both, fake_embedder)
+    assert counts(report) == (5, 0, 0, 0)
+    store = open_store(both.location)
+    assert store.manifest.chunker["sentence_vectors"] == rag.indexing.SENTENCE_VECTORS
+    assert "x" in store.articles() and store.check() == []
+    store.close()
+    # A setting the user changed is still refused, not silently rebuilt.
+    with pytest.raises(IndexMismatch, match="chunker"):
+        sync([corpus], both.with_(chunk_tokens=100), fake_embedder)
+
+
 def test_repeated_texts_are_embedded_once_and_keep_their_order():
     from rag.embedding import embed
 

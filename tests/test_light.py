@@ -50,6 +50,35 @@ def test_its_vectors_agree_with_sentence_transformers(texts, torch_engine):
     assert np.allclose(np.linalg.norm(here, axis=1), 1.0, atol=1e-5)
 
 
+def test_both_engines_pool_the_same_sentence_vectors_from_one_pass(torch_engine):
+    from rag.chunking import sentence_spans
+    from rag.embedding import embed_chunks
+
+    seed = SEED.read_text(encoding="utf-8")
+    texts = [seed[:1200], "  " + seed[1200:2000], ODD[3], ODD[-1]]
+    spans = [[(a, b) for a, b in sentence_spans(t)] for t in texts]
+    assert sum(map(len, spans)) > 10
+    light = BundledEmbedder()
+    here, here_sentences = embed_chunks(light, texts, spans)
+    there, there_sentences = embed_chunks(torch_engine, texts, spans)
+    # The chunk's vector is the one the model gives the chunk on its own.
+    assert (here * light.embed_batch(texts)).sum(1).min() >= 0.9999
+    assert (here * there).sum(1).min() >= 0.9999
+    for a, b, ss in zip(here_sentences, there_sentences, spans, strict=True):
+        assert a.shape == b.shape == (len(ss), 384)
+        assert (a * b).sum(1).min() >= 0.9999
+        assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    # Pooled from the chunk's states, not embedded alone (which the context changes) ...
+    first = [texts[0][a:b] for a, b in spans[0]]
+    alone = light.embed_batch(first)
+    assert (here_sentences[0] * alone).sum(1).max() < 0.99
+    # ... except a sentence the pass never read (past the model's 256-token window).
+    long = ("One sentence here. " * 150).strip()
+    _, (rows,) = embed_chunks(light, [long], [sentence_spans(long)])
+    last = sentence_spans(long)[-1]
+    assert np.allclose(rows[-1], light.embed_batch([long[slice(*last)]])[0], atol=1e-5)
+
+
 def _run(code: str, tmp) -> dict:
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp, capture_output=True,
                           text=True, timeout=600,
