@@ -150,10 +150,11 @@ def _neighbours_of_quoted(passages: Sequence[Passage], said: str) -> set[tuple[s
 class Gate:
     """Thresholds of the answerability gate.
 
-    The best supporting sentence must reach ``min_score`` and hold ``min_overlap`` of the
-    question's content words by IDF weight (a question about a name or thing no passage
+    Some sentence must reach ``min_score`` and hold ``min_overlap`` of the question's
+    content words by IDF weight (a question about a name or thing no passage
     mentions is refused). And some sentence must be close in meaning, a cosine of
-    ``min_dense`` to the question, unless the best one holds ``full_overlap`` of its words:
+    ``min_dense`` to the question, unless the strongest such one holds ``full_overlap`` of
+    its words:
     "What did Rutte say?" is far from any one sentence in meaning (0.54) yet names exactly
     what it asks about. With ``check_negation``, a question about what did not happen is
     refused when the sentence the answer would quote says nothing negative.
@@ -164,7 +165,9 @@ class Gate:
     settings refuse 26% of the unanswerable ones and 10% of the answerable ones, where the
     earlier (score 0.45, overlap 0.4, no cosine) refused 16-19% and 11-12%. Raising
     ``min_dense`` to 0.56 refuses 33% and 14%; no setting reaches 75% refusals while
-    keeping most answers.
+    keeping most answers. (Those figures were for 0.45 / 0.52 on sentences embedded alone;
+    the sentence vectors are pooled from the chunk pass since 2026-11-27, their cosines run
+    about 0.07 lower, and 0.42 / 0.45 refuse the same questions: see ``Settings``.)
     """
 
     min_score: float = Settings.gate_min_score
@@ -181,11 +184,16 @@ class Gate:
     def answerable(self, evidence: Sequence[Evidence], question: str = "") -> bool:
         if not evidence:
             return False
-        # The strongest sentence, wherever it is, says whether the articles can answer; the
-        # one the answer is built from (evidence[0]) must not contradict a negated question.
-        best = max(evidence, key=lambda ev: ev.support)
-        if best.support < self.min_score or best.overlap < self.min_overlap:
+        # The strongest sentence that holds the question's words, wherever it is, says
+        # whether the articles can answer (not only the strongest of all: a follow-up's
+        # "When does he take over?" is best supported by a sentence that names none of
+        # the first question's words); the one the answer is built from (evidence[0])
+        # must not contradict a negated question.
+        holding = [ev for ev in evidence
+                   if ev.support >= self.min_score and ev.overlap >= self.min_overlap]
+        if not holding:
             return False
+        best = max(holding, key=lambda ev: ev.support)
         if self.check_negation and negation_mismatch(question, evidence[0].text):
             return False
         return (best.overlap >= self.full_overlap
@@ -278,13 +286,16 @@ def verify(draft: str, passages: Sequence[Passage]) -> Verified:
 
     A sentence is supported when at most one in ten of its content words is missing from
     the passage (so a short sentence must be fully supported: one invented word, such as a
-    wrong job title, drops it), every number is there, and every quotation is verbatim.
+    wrong job title, drops it), every number is there, and every quotation is verbatim
+    and closed in the sentence that opens it.
     """
     kept: list[tuple[str, int]] = []
     for text, cited in split_claims(draft):
         words = len(content_stems(text))
         if words < 2:
             continue  # "Yes." or a bare marker: nothing to check, nothing to trust
+        if text.count("\u201c") != text.count("\u201d") or text.count('"') % 2:
+            continue  # a quotation opened and not closed (or cut at "St."): never shown
         min_support = 1.0 - (words // 10) / words
         choices = [n - 1 for n in cited if 1 <= n <= len(passages)]
         ok = [i for i in choices if support(text, passages[i].chunk.text) >= min_support]
