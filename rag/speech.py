@@ -81,7 +81,7 @@ def quotes(asked: Asked, evidence: Sequence[Evidence], passages: Sequence[Passag
             # as the sentence that named its speaker when it only says "he said".
             own = max(x.score for x in mine if x is ev or s <= x.start < e)
             score = max(context - IMPLIED, own)
-            if score >= ranked[-1].score:
+            if score >= ranked[0].score - QUOTE_MARGIN:
                 chosen.append(_Chosen(score, own, s, e, passages[ev.passage]))
         if chosen:
             break

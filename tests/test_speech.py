@@ -67,3 +67,16 @@ def test_she_said_is_the_subject_not_the_one_named_as_its_owner():
     assert shaped.verified.citations[0].quote.startswith("She said:")
     assert quotes(asked("What did Sylvester Stallone say about Bez?"), evidence,
                   passages) is None
+
+
+def test_his_own_words_count_when_no_other_sentence_scores_near_the_one_naming_him():
+    # Only the sentence naming him is near the top: the quotation "he said" attributes to
+    # him still ranks just below it, and comes first (his own words).
+    text = ("Paolo Conte of Italy said the ministers feared the falling dollar would hurt "
+            "exports. \u201cThese developments are destabilising for our economies,\u201d "
+            "he said.\n\nBut that was not enough for Mr Conte.")
+    passages, evidence = story(text, [0.8, 0.1, 0.3])
+    shaped = quotes(asked("What did Paolo Conte say about the falling dollar?"), evidence,
+                    passages)
+    found = [c.quote for c in shaped.verified.citations]
+    assert found[0].startswith("\u201cThese developments") and len(found) == 2
