@@ -167,7 +167,10 @@ class Answerer:
             asked = replace(asked, speaker=earlier_asked.speaker,
                             speaker_names=earlier_asked.speaker_names,
                             speaker_roles=earlier_asked.speaker_roles)
-        if asked.kind == "summary" and query == question:
+        if asked.kind == "summary" and (query == question or not _content(asked.topic)):
+            # A summary is searched by its own topic; without one ("Summarize the
+            # article.") it is the story the conversation is about, never the words of
+            # the question before.
             query = asked.topic
         if query != question and any(t.lower_ in ("he", "she", "him", "her") for t in doc):
             asked = self._refer_back(asked, history)

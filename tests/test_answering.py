@@ -152,6 +152,11 @@ def test_real_models_answer_each_kind_of_question_on_the_seed(tmp_path):
     outlet = bot.ask("Which outlet did he say it to?",
                      history=[Turn("What did Lavrov say?", lavrov)])
     assert outlet.text.startswith("CBS News") and outlet.span == "CBS News"
+    # Asked in the conversation, "the article" is the one being discussed, not a topic to
+    # search with the question before.
+    again = bot.ask("Summarize the article.", history=[
+        Turn("What did Lavrov say?", lavrov), Turn("Which outlet did he say it to?", outlet)])
+    assert again.kind == "summary" and len(again.citations) >= 3, again.text
     targets = bot.ask("What did Lavrov say about which targets Russia attacks?")
     assert "We only target military goals" in targets.text
     assert re.sub(r"\s*\[\d+\]$", "", targets.text).endswith(("\u201d", '"'))
@@ -160,7 +165,7 @@ def test_real_models_answer_each_kind_of_question_on_the_seed(tmp_path):
     assert bot.ask("What did Rutte say about China?").refused
     crimea = bot.ask("When did Moscow annex Crimea?")
     assert crimea.span == "2014" and crimea.text.startswith("2014")
-    for answer in (summary, lavrov, outlet, targets, rutte, crimea):
+    for answer in (summary, lavrov, outlet, again, targets, rutte, crimea):
         assert broken(answer) == [], answer.text
 
 
