@@ -14,6 +14,7 @@ import numpy as np
 
 from .config import Settings
 from .errors import ModelNotFound
+from .pooling import pool
 
 log = logging.getLogger(__name__)
 
@@ -130,26 +131,38 @@ class SentenceTransformerEmbedder:
                 for h, o in zip(states, offsets, strict=True)]
 
 
+def _distinct(keys) -> tuple[list, np.ndarray]:
+    """Each key once (in first-seen order), and where every input sits among them."""
+    slots: dict = {}
+    where = np.fromiter((slots.setdefault(k, len(slots)) for k in keys), dtype=np.int64)
+    return list(slots), where
+
+
+def _longest_first(unique: list, length, batch_size: int, show_progress: bool, desc: str,
+                   unit: str):
+    """Batches of indices into ``unique``, longest first so each batch pads little, with a
+    progress bar."""
+    from tqdm import tqdm
+
+    order = sorted(range(len(unique)), key=lambda i: -length(unique[i]))
+    with tqdm(total=len(unique), desc=desc, unit=unit, disable=not show_progress,
+              leave=False) as bar:
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            yield idx
+            bar.update(len(idx))
+
+
 def embed(embedder: Embedder, texts: Sequence[str], batch_size: int = Settings.embed_chunk,
           show_progress: bool = False, desc: str = "embedding", unit: str = "chunk"
           ) -> np.ndarray:
     """Embed many texts in batches, longest first so each batch pads little. A text that
     occurs more than once (a sentence two overlapping chunks share, a syndicated copy) is
     embedded once."""
-    slots: dict[str, int] = {}
-    where = np.fromiter((slots.setdefault(t, len(slots)) for t in texts), dtype=np.int64,
-                        count=len(texts))
-    unique = list(slots)
-    order = sorted(range(len(unique)), key=lambda i: -len(unique[i]))
+    unique, where = _distinct(texts)
     out = np.zeros((len(unique), embedder.dimension), dtype=np.float32)
-    from tqdm import tqdm
-
-    with tqdm(total=len(unique), desc=desc, unit=unit, disable=not show_progress,
-              leave=False) as bar:
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
-            out[idx] = embedder.embed_batch([unique[i] for i in idx])
-            bar.update(len(idx))
+    for idx in _longest_first(unique, len, batch_size, show_progress, desc, unit):
+        out[idx] = embedder.embed_batch([unique[i] for i in idx])
     return out[where]
 
 
@@ -159,8 +172,6 @@ def embed_chunks(embedder: Embedder, texts: Sequence[str],
     """Each chunk's vector and its sentences' vectors (``spans``: character offsets into
     the chunk's text), from one pass when the engine gives its token states (see
     ``rag.pooling``); an engine that does not embeds the sentences on their own."""
-    from .pooling import pool
-
     dim = embedder.dimension
     states_of = getattr(embedder, "token_states", None)
     if states_of is None:
@@ -171,23 +182,14 @@ def embed_chunks(embedder: Embedder, texts: Sequence[str],
             out.append(flat[at:at + len(ss)].reshape(len(ss), dim))
             at += len(ss)
         return embed(embedder, texts, batch_size, show_progress), out
-    slots: dict[tuple, int] = {}
-    where = [slots.setdefault((t, tuple(map(tuple, ss))), len(slots))
-             for t, ss in zip(texts, spans, strict=True)]
-    unique = list(slots)
-    order = sorted(range(len(unique)), key=lambda i: -len(unique[i][0]))
+    unique, where = _distinct((t, tuple(map(tuple, ss))) for t, ss in zip(texts, spans,
+                                                                           strict=True))
     chunk = np.zeros((len(unique), dim), dtype=np.float32)
     sentence: list = [None] * len(unique)
-    from tqdm import tqdm
-
-    with tqdm(total=len(unique), desc="embedding", unit="chunk", disable=not show_progress,
-              leave=False) as bar:
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
-            for i, (h, offsets) in zip(idx, states_of([unique[i][0] for i in idx]),
-                                       strict=True):
-                chunk[i], sentence[i] = pool(h, offsets, unique[i][1])
-            bar.update(len(idx))
+    for idx in _longest_first(unique, lambda u: len(u[0]), batch_size, show_progress,
+                              "embedding", "chunk"):
+        for i, (h, offsets) in zip(idx, states_of([unique[i][0] for i in idx]), strict=True):
+            chunk[i], sentence[i] = pool(h, offsets, unique[i][1])
     # A sentence past the model's window was not read with its chunk: embedded alone.
     unread = [(i, j) for i, vs in enumerate(sentence) for j, v in enumerate(vs) if v is None]
     if unread:

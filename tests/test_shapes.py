@@ -22,12 +22,17 @@ def asked(question):
     return classify(question, nlp.parse([question])[0])
 
 
+def answer(question, evidence, passages):
+    """The typed answer to ``question`` from the sentences scored as ``evidence``."""
+    return typed(asked(question), question, evidence, passages)
+
+
 def test_a_count_answers_with_the_number_that_counts_the_asked_noun():
     text = ("Ryanair has ordered 70 Boeing 737-800 planes in a deal agreed in 2005. "
             "The deal should create 2,500 jobs.")
     passages, evidence = story(text, [0.9, 0.5])
     q = "How many Boeing 737-800 planes has Ryanair ordered?"
-    shaped = typed(asked(q), q, evidence, passages)
+    shaped = answer(q, evidence, passages)
     assert shaped.span == "70"
     assert shaped.verified.text.startswith("70 \u2014 \u201cRyanair has ordered 70")
     assert shaped.verified.citations[0].quote == text[:text.index(" The deal")]
@@ -37,16 +42,16 @@ def test_a_near_miss_is_no_answer_when_the_question_s_specifics_are_not_there():
     text = "Britain is sending 120 Gurkhas to Indonesia to help after the tsunami."
     passages, evidence = story(text, [0.8])
     q = "How many Gurkhas is Britain sending to Sri Lanka?"
-    assert typed(asked(q), q, evidence, passages) is None
+    assert answer(q, evidence, passages) is None
     q = "How many Gurkhas is Britain sending to Indonesia?"
-    assert typed(asked(q), q, evidence, passages).span == "120"
+    assert answer(q, evidence, passages).span == "120"
 
 
 def test_an_amount_needs_money_and_what_was_measured():
     text = "Nestle is to raise its dividend by 11% after paying back some of its debt."
     passages, evidence = story(text, [0.8])
     q = "What was Nestle's net profit for 2004?"
-    assert typed(asked(q), q, evidence, passages) is None
+    assert answer(q, evidence, passages) is None
 
 
 def test_who_did_it_is_the_doer_not_whom_it_was_done_to():
@@ -54,9 +59,7 @@ def test_who_did_it_is_the_doer_not_whom_it_was_done_to():
             "Quinlan Private sold the Savoy after two years.")
     passages, evidence = story(text, [0.9, 0.6])
     q = "Who sold the Savoy hotel?"
-    assert typed(asked(q), q, evidence, passages).span == "Quinlan Private"
-
-
+    assert answer(q, evidence, passages).span == "Quinlan Private"
 
 
 def test_a_summary_starts_with_the_lede_and_keeps_the_article_s_order():
@@ -82,7 +85,7 @@ def test_a_follow_up_s_he_is_the_person_the_last_answer_named():
             "Mr Morrow will succeed Shiro Tsuda as president in April.")
     passages, evidence = story(text, [0.9, 0.6])
     q = "When does he take over?"
-    plain = typed(asked(q), q, evidence, passages)
+    plain = answer(q, evidence, passages)
     assert plain is None or plain.span != "April"  # without the referent: no good answer
     referent = replace(asked(q), specifics=(Specific("William Morrow", "PERSON", near=True),))
     assert typed(referent, q, evidence, passages).span == "April"
@@ -92,7 +95,7 @@ def test_an_amount_is_shown_with_its_currency_and_scale():
     text = "Citigroup has sold its Travelers arm to Metlife for $11.5bn (£6.1bn)."
     passages, evidence = story(text, [0.9])
     q = "How much did Metlife pay for the Travelers arm?"
-    shaped = typed(asked(q), q, evidence, passages)
+    shaped = answer(q, evidence, passages)
     assert shaped.span == "$11.5bn" and shaped.span in shaped.verified.citations[0].quote
 
 
@@ -101,9 +104,9 @@ def test_the_doer_of_an_amount_question_must_be_in_the_answer_s_sentence():
             "Travelers made a profit of $901m in 2004.")
     passages, evidence = story(text, [0.5, 0.9])
     q = "How much profit did Metlife make in 2004?"
-    assert typed(asked(q), q, evidence, passages) is None
+    assert answer(q, evidence, passages) is None
     q = "How much profit did Travelers make in 2004?"
-    assert typed(asked(q), q, evidence, passages).span == "$901m"
+    assert answer(q, evidence, passages).span == "$901m"
 
 
 def test_where_is_not_a_place_that_only_describes_a_noun_or_the_question_s_own():
@@ -111,12 +114,12 @@ def test_where_is_not_a_place_that_only_describes_a_noun_or_the_question_s_own()
             "\u201cWe must shrink,\u201d Mr Carter told the meeting in Chicago.")
     passages, evidence = story(text, [0.9, 0.4])
     q = "Where did John Carter tell investors that the firm would cut jobs?"
-    assert typed(asked(q), q, evidence, passages).span == "Chicago"
+    assert answer(q, evidence, passages).span == "Chicago"
     text = ("Mr Rossi's arrest follows others in Italy over bank fraud. "
             "He was taken from his home in Milan.")
     passages, evidence = story(text, [0.9, 0.2])
     q = "Where was Italian banker Paolo Rossi arrested?"
-    assert typed(asked(q), q, evidence, passages).span == "Milan"
+    assert answer(q, evidence, passages).span == "Milan"
 
 
 def test_a_date_must_be_said_of_the_question_s_own_verb():
@@ -124,10 +127,10 @@ def test_a_date_must_be_said_of_the_question_s_own_verb():
             "by Blur and Oasis. By noon on Monday, EMI shares were down 16%.")
     passages, evidence = story(text, [0.9, 0.1])
     q = "When will the delayed Blur album be released?"
-    assert typed(asked(q), q, evidence, passages) is None
+    assert answer(q, evidence, passages) is None
     text = "The new Blur album will be released in June, the label said."
     passages, evidence = story(text, [0.9])
-    assert typed(asked(q), q, evidence, passages).span == "June"
+    assert answer(q, evidence, passages).span == "June"
 
 
 def test_an_amount_asked_per_share_must_be_given_per_share():
@@ -135,10 +138,10 @@ def test_an_amount_asked_per_share_must_be_given_per_share():
             "Shares in Acme were up 19% at $17.04 after the offer.")
     passages, evidence = story(text, [0.6, 0.9])
     q = "How much per share is Highfields offering for Acme?"
-    assert typed(asked(q), q, evidence, passages) is None
+    assert answer(q, evidence, passages) is None
     text = "Highfields is offering $18 a share for Acme, which it values at $3bn."
     passages, evidence = story(text, [0.9])
-    assert typed(asked(q), q, evidence, passages).span == "$18"
+    assert answer(q, evidence, passages).span == "$18"
 
 
 def test_who_did_it_may_be_named_by_the_verb_s_agent_noun():
@@ -148,7 +151,7 @@ def test_who_did_it_may_be_named_by_the_verb_s_agent_noun():
             "in 2004.")
     passages, evidence = story(text, [0.9, 0.6, 0.3])
     q = "Who sold the Savoy hotel to Prince Alwaleed's group?"
-    assert typed(asked(q), q, evidence, passages).span == "Quinlan Private"
+    assert answer(q, evidence, passages).span == "Quinlan Private"
 
 
 def test_a_follow_up_about_what_was_just_shown_is_answered_from_it():
@@ -169,7 +172,7 @@ def test_who_did_it_through_a_verb_without_its_own_subject():
             "journalist.")
     passages, evidence = story(text, [0.6, 0.9])
     q = "Who accidentally sent a rude message to a journalist?"
-    assert typed(asked(q), q, evidence, passages).span == "Alastair Campbell"
+    assert answer(q, evidence, passages).span == "Alastair Campbell"
 
 
 def test_who_did_it_may_be_unnamed():
@@ -177,7 +180,7 @@ def test_who_did_it_may_be_unnamed():
             "HP ink cartridges use a chip to sense when they are low on ink.")
     passages, evidence = story(text, [0.9, 0.6])
     q = "Who is suing Hewlett Packard over ink cartridges?"
-    assert typed(asked(q), q, evidence, passages).span == "A US woman"
+    assert answer(q, evidence, passages).span == "A US woman"
 
 
 def test_where_is_a_place_after_a_preposition_of_place():
@@ -185,11 +188,11 @@ def test_where_is_a_place_after_a_preposition_of_place():
             "appeared last year.")
     passages, evidence = story(text, [0.9])
     q = "Where did Creative launch its Zen player?"
-    assert typed(asked(q), q, evidence, passages) is None
+    assert answer(q, evidence, passages) is None
     text = "Archos launched its player at the Consumer Electronics Show in Las Vegas."
     passages, evidence = story(text, [0.9])
     q = "Where did Archos launch its player?"
-    assert typed(asked(q), q, evidence, passages).span == "Las Vegas"
+    assert answer(q, evidence, passages).span == "Las Vegas"
 
 
 def test_a_date_of_something_the_question_does_not_name_is_no_answer():
@@ -197,14 +200,14 @@ def test_a_date_of_something_the_question_does_not_name_is_no_answer():
             "since February 2001.")
     passages, evidence = story(text, [0.9])
     q = "When will HP's response to the lawsuit be published?"
-    assert typed(asked(q), q, evidence, passages) is None
+    assert answer(q, evidence, passages) is None
 
 
 def test_an_amount_named_with_its_scale_is_found_by_its_number():
     text = "IBM has long backed Linux. In 2001 it put $300m into a three-year Linux program."
     passages, evidence = story(text, [0.5, 0.9])
     q = "When did IBM put $300m into a three-year Linux program?"
-    assert typed(asked(q), q, evidence, passages).span == "2001"
+    assert answer(q, evidence, passages).span == "2001"
 
 
 def test_a_date_needs_the_event_asked_about_even_with_a_helper_verb():
@@ -212,4 +215,4 @@ def test_a_date_needs_the_event_asked_about_even_with_a_helper_verb():
             "been set yet, her agent said.")
     passages, evidence = story(text, [0.9, 0.6])
     q = "When will Christina Aguilera's wedding take place?"
-    assert typed(asked(q), q, evidence, passages) is None
+    assert answer(q, evidence, passages) is None
