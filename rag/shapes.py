@@ -184,7 +184,7 @@ def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = "",
             not set(asked.parties) & set(stems):
         return None  # not what was done, nor who did it or to what: a date of another thing
     found = []
-    for e in map(_trimmed, doc.ents):
+    for e in map(_currency_named, map(_trimmed, doc.ents)):
         if e.label_ not in asked.labels or {stem(w) for w in words(e.text)} <= asked_words:
             continue
         if asked.kind == "where" and (_named_by_people(e.text, asked.peoples) or
@@ -258,6 +258,22 @@ def _trimmed(ent):
     return ent
 
 
+# Currencies written as words after a number the recogniser calls a plain count ("120
+# euros"): such a number is an amount of money.
+_CURRENCY_WORDS = frozenset("dollar euro pound yen yuan renminbi franc rupee rouble ruble "
+                            "peso real rand krona krone lira dinar dirham riyal won shekel "
+                            "cent pence penny".split())
+
+
+def _currency_named(ent):
+    """A count followed by a currency's name, as an amount of money ("120 euros")."""
+    doc = ent.doc
+    if ent.label_ in ("CARDINAL", "QUANTITY") and ent.end < len(doc) and \
+            doc[ent.end].lemma_.lower() in _CURRENCY_WORDS:
+        return type(ent)(doc, ent.start, ent.end + 1, label="MONEY")
+    return ent
+
+
 def _continues(doc) -> bool:
     """Whether a sentence goes on about what the one before it named: a pronoun as its
     subject or owner ("He was taken away ...", "Its shares ...")."""
@@ -298,10 +314,15 @@ _AT = frozenset("in at on near outside inside from across throughout within arou
 
 def _per_unit(doc, ent, unit: str) -> bool:
     """Whether an amount is given per ``unit`` (a stem): "$17 a share", "$2 per share",
-    "200p-a-share"."""
+    "200p-a-share", or as what the unit itself costs ("Tickets cost 120 euros": the unit
+    is the subject of the verb the amount is the object of)."""
     after = [stem(t.lower_) for t in doc[ent.end:ent.end + 3]]
-    return any(a in ("per", "a", "an", "each") and b == unit
-               for a, b in zip(after, after[1:], strict=False))
+    if any(a in ("per", "a", "an", "each") and b == unit
+           for a, b in zip(after, after[1:], strict=False)):
+        return True
+    verb = ent.root.head
+    return ent.root.dep_ in ("dobj", "attr", "npadvmod") and any(
+        c.dep_ in ("nsubj", "nsubjpass") and stem(c.lower_) == unit for c in verb.children)
 
 
 def _hops(a, b) -> int:

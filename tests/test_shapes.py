@@ -144,6 +144,19 @@ def test_an_amount_asked_per_share_must_be_given_per_share():
     assert answer(q, evidence, passages).span == "$18"
 
 
+def test_a_price_is_what_the_unit_itself_costs_in_a_currency_written_as_a_word():
+    text = ("A new ferry service from Rotterdam to Hull starts on 3 May, the operator P&O "
+            "said on Monday. Tickets cost 120 euros.")
+    passages, evidence = story(text, [0.6, 0.5])
+    q = "How much does a ticket for the Hull ferry cost?"
+    shaped = answer(q, evidence, passages)
+    assert shaped.span == "120 euros"
+    assert shaped.verified.text.startswith("120 euros \u2014 \u201cTickets cost 120 euros.")
+    text = "The Hull ferry service cost 2 million euros to set up, with tickets on sale soon."
+    passages, evidence = story(text, [0.9])
+    assert answer(q, evidence, passages) is None
+
+
 def test_who_did_it_may_be_named_by_the_verb_s_agent_noun():
     text = ("The Savoy hotel has been sold to a group led by Prince Alwaleed. "
             "Prince Alwaleed's hotels include the George V in Paris. "
