@@ -145,7 +145,11 @@ def classify(question: str, doc) -> Asked:
             labels = LABELS["much"]
         return Asked("number", labels, specifics=specifics, counted=counted,
                      measure=measure, topic=topic, own_words=own, per=_per(tokens))
-    if speaker is not None and first in ("what", "how", "did", "does", "has"):
+    # "On what date did the NFL announce ...?" asks for a date, not the NFL's words.
+    typed_noun = first in ("what", "which") and NOUN_KIND.get(
+        getattr(_asked_noun(tokens), "lower_", "")) is not None
+    if speaker is not None and first in ("what", "how", "did", "does", "has") and \
+            not typed_noun:
         # A person's name; else the subject itself when it is a name ("Zelenskyy");
         # else, for "Nestle's chief executive", the role.
         head = next((t for t in speaker if t.dep_ in ("nsubj", "nsubjpass")), speaker[-1])
@@ -206,7 +210,7 @@ def _doer_near(tokens, specifics: tuple[Specific, ...]) -> tuple[Specific, ...]:
     """The specifics, the one that is the subject of the question's verb marked to be
     found in the answer's own sentence."""
     subject = next((t for t in tokens if t.dep_ == "nsubj" and t.head.pos_ == "VERB"
-                    and t.pos_ == "PROPN" and t.ent_type_ in ("", "ORG", "PERSON")), None)
+                    and t.pos_ == "PROPN" and t.ent_type_ in ("", "ORG", "PERSON", "GPE")), None)
     if subject is None:
         return specifics
     marked = tuple(Specific(sp.text, sp.label, near=True) if subject.text in sp.text.split()

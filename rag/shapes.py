@@ -31,7 +31,7 @@ from .grounding import Evidence, Verified, citation
 from .questions import SPEECH_VERBS, TYPED, Asked
 from .spans import Shaped, extend_quote, holds, neighbourhood, paragraph, quoted, ranked_sentences
 from .speech import quotes
-from .text import STOPWORDS, stem, words
+from .text import STOPWORDS, content_stems, stem, words
 from .types import Passage
 
 # How far below the best sentence a sentence may score and still be used.
@@ -185,7 +185,7 @@ def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = "",
         return None  # not what was done, nor who did it or to what: a date of another thing
     found = []
     for e in map(_currency_named, map(_trimmed, doc.ents)):
-        if e.label_ not in asked.labels or {stem(w) for w in words(e.text)} <= asked_words:
+        if e.label_ not in asked.labels or set(content_stems(e.text)) <= asked_words:
             continue
         if asked.kind == "where" and (_named_by_people(e.text, asked.peoples) or
                                       _modifier(e, asked.wh == "where")):
@@ -200,8 +200,7 @@ def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = "",
             continue
         if e.label_ == "DATE" and not _is_date(e):
             continue
-        if asked.counted and not any(stems[t.i] == asked.counted
-                                     for t in (e.root.head, *doc[e.end:e.end + 6])):
+        if asked.counted and not _counts(e, stems, asked.counted):
             continue
         if speakers & {t.i for t in e}:
             continue
@@ -225,13 +224,24 @@ def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = "",
     return min(found, key=lambda f: f[:3])[3] if found else None
 
 
+def _counts(ent, stems: list[str], noun: str) -> bool:
+    """Whether a number counts ``noun`` (a stem): the noun it modifies ("70 ... planes"),
+    one of the six words after it, or the noun it is given with ("interceptions with
+    24")."""
+    root = ent.root
+    near = [root.head, *ent.doc[ent.end:ent.end + 6]]
+    if root.dep_ == "pobj":
+        near.append(root.head.head)
+    return any(stems[t.i] == noun for t in near)
+
+
 def _unnamed_doer(doc, verb: str, asked_words: set[str]):
     """Who did ``verb`` when the sentence does not name them: its subject as a noun phrase
     ("A US woman is suing HP" -> "A US woman"), unless the question says it already."""
     for t in doc:
         if t.pos_ in ("VERB", "AUX") and t.lemma_ == verb:
             subject = next((c for c in t.children if c.dep_ == "nsubj"), None)
-            if subject is not None and subject.pos_ == "NOUN" and \
+            if subject is not None and subject.pos_ in ("NOUN", "PROPN") and \
                     stem(subject.lower_) not in asked_words:
                 return doc[subject.left_edge.i:subject.i + 1]
     return None
@@ -344,9 +354,18 @@ def _hops(a, b) -> int:
 
 def _is_date(ent) -> bool:
     """A date says when: a month or day name, a year, or a word of time ("last year"),
-    not a bare small number ("aged 44")."""
+    not a bare small number ("aged 44"), nor one that only points at a date given
+    elsewhere ("that year", "the same day", "the following week")."""
+    if not any(t.like_num for t in ent):
+        lower = [t.lower_ for t in ent]
+        if lower[0] in ("that", "those") or (lower[0] == "the" and len(lower) > 1 and
+                                             lower[1] in _POINTING):
+            return False
     return any(t.is_alpha for t in ent) or any(len(t.text) == 4 and t.text.isdigit()
                                                for t in ent)
+
+
+_POINTING = frozenset("same following previous preceding next".split())
 
 
 def _speech_parties(doc) -> set[int]:

@@ -16,6 +16,8 @@ def asked(question):
     ("Which newspaper did she speak to?", "who"),
     ("When did the bank cut rates?", "when"),
     ("In which year did it open?", "when"),  # the question word after a preposition
+    # A typed noun wins over the speaking verb: a date, not what the firm announced.
+    ("On what date did Vodafone announce the merger?", "when"),
     ("Which year did the factory open?", "when"),
     ("Where did the minister meet the unions?", "where"),
     ("How many stores will close?", "number"),

@@ -157,6 +157,51 @@ def test_a_price_is_what_the_unit_itself_costs_in_a_currency_written_as_a_word()
     assert answer(q, evidence, passages) is None
 
 
+def test_a_count_may_come_after_the_noun_it_counts():
+    text = ("In 2015 the Panthers defense gave up just 308 points, while also leading the "
+            "league in interceptions with 24.")
+    passages, evidence = story(text, [0.9])
+    q = "How many interceptions did the Panthers defense make in 2015?"
+    assert answer(q, evidence, passages).span == "24"
+
+
+def test_a_doer_named_by_a_title_is_the_answer_when_no_one_is_named():
+    text = ("The Emperor presented the final draft of the Edict of Worms on 25 May 1521, "
+            "declaring Luther an outlaw.")
+    passages, evidence = story(text, [0.9])
+    q = "Who presented the Edict of Worms declaring Luther to be an outlaw?"
+    assert answer(q, evidence, passages).span == "The Emperor"
+
+
+def test_an_entity_the_question_names_is_no_answer_even_with_its_article():
+    text = ("The possibility that the Middle East could become another confrontation was "
+            "of more concern to the US than oil.")
+    passages, evidence = story(text, [0.9])
+    q = "Which region did the US fear would see another confrontation, the Middle East?"
+    shaped = answer(q, evidence, passages)
+    assert shaped is None or shaped.span != "the Middle East"
+
+
+def test_a_date_that_points_at_another_sentence_is_no_date():
+    text = "The museum bought the painting that year, and it went on show in 1921."
+    passages, evidence = story(text, [0.9])
+    q = "When did the museum buy the painting?"
+    assert answer(q, evidence, passages) is None or \
+        answer(q, evidence, passages).span != "that year"
+    text = "The museum bought the painting that year."
+    passages, evidence = story(text, [0.9])
+    assert answer(q, evidence, passages) is None
+
+
+def test_a_country_that_pays_must_be_in_the_amount_s_sentence():
+    text = "Britain has pledged aid for the flood victims. Japan has pledged 500m dollars."
+    passages, evidence = story(text, [0.9, 0.8])
+    q = "How much has Britain pledged for the flood victims?"
+    assert answer(q, evidence, passages) is None
+    q = "How much has Japan pledged for the flood victims?"
+    assert answer(q, evidence, passages).span == "500m dollars"
+
+
 def test_who_did_it_may_be_named_by_the_verb_s_agent_noun():
     text = ("The Savoy hotel has been sold to a group led by Prince Alwaleed. "
             "Prince Alwaleed's hotels include the George V in Paris. "
