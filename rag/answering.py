@@ -21,6 +21,7 @@ from . import nlp
 from .config import Settings
 from .embedding import Embedder
 from .errors import ModelServerError
+from .followup import about_person
 from .generation import STOP, Generator, build_prompt
 from .grounding import Gate, Scoring, extractive, sentence_evidence, verify
 from .questions import META_WORDS, Asked, Specific, classify
@@ -65,17 +66,32 @@ def previous_answer(history: Sequence) -> str:
 
 
 _THAT = re.compile(r"\b(it|that|this)\b", re.IGNORECASE)
+_HE_SHE = re.compile(r"\b(he|she|him|her)\b", re.IGNORECASE)
 
 
 def shown_before(question: str, history: Sequence) -> tuple[str, int, int] | None:
     """(article id, start, end) of the last answer's first citation when the follow-up asks
     about what that answer showed ("Which outlet did he say it to?", "How many jobs is
     that expected to create?"), else None."""
+    return last_cited(history) if _THAT.search(question) else None
+
+
+def last_cited(history: Sequence) -> tuple[str, int, int] | None:
+    """(article id, start, end) of the last answer's first citation, or None."""
     done = [t for t in turns(history) if isinstance(t.answer, Answer)]
-    if not done or not done[-1].answer.citations or not _THAT.search(question):
+    if not done or not done[-1].answer.citations:
         return None
     first = done[-1].answer.citations[0]
     return first.article_id, first.start, first.end
+
+
+def named_before(history: Sequence) -> str:
+    """The person the last answer named as its direct answer ("Toshiyuki Shiga"), or ""."""
+    done = turns(history)
+    span = getattr(done[-1].answer, "span", None) if done else None
+    if not span:
+        return ""
+    return next((e.text for e in nlp.parse([span])[0].ents if e.label_ == "PERSON"), "")
 
 
 def names_a_subject(doc) -> bool:
@@ -182,15 +198,11 @@ class Answerer:
         answer ("Who has Vodafone picked?" - "William Morrow" - "When does he take
         over?"): that person becomes one of the question's specifics, to be named in the
         very sentence the answer comes from."""
-        done = turns(history)
-        span = getattr(done[-1].answer, "span", None) if done else None
-        if not span:
-            return asked
-        people = [e.text for e in nlp.parse([span])[0].ents if e.label_ == "PERSON"]
-        if not people:
+        person = named_before(history)
+        if not person:
             return asked
         return replace(asked, specifics=(*asked.specifics,
-                                         Specific(people[0], "PERSON", near=True)))
+                                         Specific(person, "PERSON", near=True)))
 
     def ground(self, question: str, history: Sequence, filters: Filters | None,
                query: str | None = None, widen: bool = False) -> Grounds:
@@ -287,8 +299,12 @@ class Answerer:
             if query is None:
                 yield from finish(WHICH_STORY, "refused", kind=asked.kind)
                 return
+        # "What is he in charge of now?" after an answer that named him: a sentence
+        # about him (``followup.py``), else the generic path.
+        person = named_before(history) if asked.kind == "other" and query != question \
+            and _HE_SHE.search(question) else ""
         grounds = self.ground(question, history, filters, query,
-                              widen=asked.kind != "other")
+                              widen=asked.kind != "other" or bool(person))
         timings["retrieval_ms"] = round(grounds.retrieval_ms, 1)
         passages = grounds.passages
 
@@ -316,6 +332,13 @@ class Answerer:
                 return
             yield from finish(shaped.verified.text, "extractive", shaped.verified.citations,
                               _cited(grounds, shaped), shaped.span, asked.kind)
+            return
+        shaped = about_person(question, person, grounds.pool_evidence, grounds.pool,
+                              last_cited(history)) \
+            if person else None
+        if shaped is not None:
+            yield from finish(shaped.verified.text, "extractive", shaped.verified.citations,
+                              _cited(grounds, shaped), kind=asked.kind)
             return
         yield Progress("Checking the sources")
         try:

@@ -159,11 +159,11 @@ def statements(asked: Asked, evidence: Sequence[Evidence], passages: Sequence[Pa
         antecedent, antecedent_score = (before, before_score) if before else \
             (last_named, last_score)
         found = speaker_of(doc, antecedent) if _may_attribute(ev.text) else None
-        subject = _subject_person(doc)
+        subject = subject_person(doc)
         if subject:
             last_named, last_score = subject, ev.score
         # A sentence is about its speaker, else its subject, else the one person it names.
-        before = (found[0] if found else "") or subject or _only_person(doc)
+        before = (found[0] if found else "") or subject or only_person(doc)
         before_score = ev.score
         if found is not None:
             who, named = found
@@ -188,7 +188,7 @@ def statements(asked: Asked, evidence: Sequence[Evidence], passages: Sequence[Pa
     return out
 
 
-def _subject_person(doc) -> str:
+def subject_person(doc) -> str:
     """The person a sentence is about: a named person as its subject (a name in a
     by-phrase or an object does not change whom a later "he" or "she" refers to)."""
     people = [e for e in doc.ents if e.label_ == "PERSON"]
@@ -202,7 +202,7 @@ def _subject_person(doc) -> str:
     return ""
 
 
-def _only_person(doc) -> str:
+def only_person(doc) -> str:
     """The one person a sentence names, if it names exactly one (and no one as a
     speaker's subject)."""
     people = {e.text for e in doc.ents if e.label_ == "PERSON"}
