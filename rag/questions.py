@@ -18,18 +18,26 @@ LABELS = {
     "who": frozenset({"PERSON", "ORG"}),
     "person": frozenset({"PERSON"}),
     "organisation": frozenset({"ORG"}),
-    "when": frozenset({"DATE", "TIME"}),
+    "when": frozenset({"DATE", "TIME", "DURATION", "TIME_SPAN"}),
     "where": frozenset({"GPE", "LOC", "FAC", "ORG"}),  # "at the White House" is an ORG
     "number": frozenset({"CARDINAL", "MONEY", "PERCENT", "QUANTITY"}),
     "count": frozenset({"CARDINAL", "QUANTITY"}),
+    "measure": frozenset({"QUANTITY"}),
     "much": frozenset({"MONEY", "PERCENT", "QUANTITY"}),
     "money": frozenset({"MONEY"}),
     "percent": frozenset({"PERCENT"}),
+    "time": frozenset({"TIME", "TIME_SPAN"}),  # a clock time, or a race's ("7.96 seconds")
+    # A length of time ("months", "two years"), not a point in it ("1885").
+    "length": frozenset({"DURATION", "TIME_SPAN"}),
+    # An age: a number, which the recogniser may call a date ("Bellamy, 25,").
+    "age": frozenset({"AGE", "CARDINAL"}),
 }
 # Verbs of paying: "how much did X pay / offer / cost" wants an amount of money.
 PAYING = frozenset("pay cost offer spend bid sell buy charge raise invest earn seek fetch "
                    "borrow lend owe value worth price".split())
 TYPED = frozenset({"who", "when", "where", "number"})
+# "How high / far / long ...?" asks for a measure.
+_MEASURES = frozenset("high far long tall fast heavy deep big large old wide".split())
 
 # Reporting verbs: the verbs news writing attributes speech with.
 SPEECH_VERBS = frozenset("""
@@ -41,13 +49,16 @@ declare conclude caution confirm reckon expect deny complain estimate maintain o
 # The noun a "which/what N" question asks about decides the entity type of the answer.
 _NOUN_KIND = {
     "person": "person man woman minister executive boss chief official analyst leader "
-              "president chairman chairwoman director head spokesman spokeswoman economist",
+              "president chairman chairwoman director head spokesman spokeswoman economist "
+              "coach manager player captain athlete singer actor actress star writer author "
+              "artist lawyer judge doctor member candidate winner champion founder",
     "organisation": "company firm bank outlet newspaper paper channel network group "
                     "organisation organization agency airline broadcaster carrier team club "
                     "party body regulator maker manufacturer retailer business brand buyer "
                     "bidder owner investor",
     "where": "country city town state region place capital nation venue location",
-    "when": "year month day date time decade week",
+    "when": "year month day date decade week",
+    "time": "time",  # "What time ...?", "What was her time?": a time, not a date
     "money": "price cost profit profits loss losses sales revenue revenues salary fine "
              "value turnover deficit debt bill budget income earnings dividend fee damages "
              "payout bonus",
@@ -148,6 +159,13 @@ def classify(question: str, doc) -> Asked:
     # "On what date did the NFL announce ...?" asks for a date, not the NFL's words.
     typed_noun = first in ("what", "which") and NOUN_KIND.get(
         getattr(_asked_noun(tokens), "lower_", "")) is not None
+    if first == "how" and len(lower) > 1 and lower[1] in _MEASURES:
+        # "How high did she clear?": a measure ("4.89 metres"); "how long" also a length
+        # of time ("two years"), "how old" an age ("Bellamy, 25,").
+        labels = LABELS["measure"] | (LABELS["length"] if lower[1] == "long" else
+                                      LABELS["age"] if lower[1] == "old" else frozenset())
+        return Asked("number", labels, specifics=_doer_near(tokens, specifics),
+                     topic=topic, own_words=own)
     if speaker is not None and first in ("what", "how", "did", "does", "has") and \
             not typed_noun:
         # A person's name; else the subject itself when it is a name ("Zelenskyy");
@@ -194,7 +212,7 @@ def classify(question: str, doc) -> Asked:
             # the vote ...": a percentage is the answer whatever the sentence calls it.
             measure = stem(noun.lower_) if kind in ("money", "count") else ""
             kind = {"person": "who", "organisation": "who", "money": "number",
-                    "percent": "number", "count": "number"}.get(kind, kind)
+                    "percent": "number", "count": "number", "time": "when"}.get(kind, kind)
             return Asked(kind, labels, specifics=tuple(
                 s for s in specifics if noun.text not in s.text), topic=topic,
                 measure=measure, own_words=tuple(w for w in own if w != stem(noun.lower_)),
@@ -280,7 +298,10 @@ def _speaker(doc):
                                                       "this"):
                 return None
             span = [w for w in subject.subtree if not w.is_punct and w.dep_ != "case"]
+            # Someone: a name, a pronoun, a word for a person, or a role someone has
+            # ("her coach", "the firm's lawyer").
             someone = subject.pos_ in ("PROPN", "PRON") or subject.ent_type_ in (
-                "PERSON", "ORG", "NORP", "GPE") or NOUN_KIND.get(subject.lower_) == "person"
+                "PERSON", "ORG", "NORP", "GPE") or NOUN_KIND.get(subject.lower_) == "person" \
+                or any(c.dep_ == "poss" for c in subject.children)
             return span if someone else None
     return None

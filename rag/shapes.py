@@ -184,7 +184,7 @@ def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = "",
             not set(asked.parties) & set(stems):
         return None  # not what was done, nor who did it or to what: a date of another thing
     found = []
-    for e in map(_currency_named, map(_trimmed, doc.ents)):
+    for e in map(_time_named, map(_currency_named, map(_trimmed, doc.ents))):
         if e.label_ not in asked.labels or set(content_stems(e.text)) <= asked_words:
             continue
         if asked.kind == "where" and (_named_by_people(e.text, asked.peoples) or
@@ -206,7 +206,8 @@ def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = "",
             continue
         if doers is not None and not any(t.i in doers for t in e):
             continue
-        hops = min((_hops(e.root, a) for a in anchors), default=TIE)
+        # Who did the question's verb is tied to it by doing it.
+        hops = 0 if doers else min((_hops(e.root, a) for a in anchors), default=TIE)
         if hops <= TIE or referred:
             # A place is a place first; an organisation's site ("the White House") next.
             second = asked.kind == "where" and e.label_ == "ORG"
@@ -236,15 +237,28 @@ def _counts(ent, stems: list[str], noun: str) -> bool:
 
 
 def _unnamed_doer(doc, verb: str, asked_words: set[str]):
-    """Who did ``verb`` when the sentence does not name them: its subject as a noun phrase
-    ("A US woman is suing HP" -> "A US woman"), unless the question says it already."""
+    """Who did ``verb`` when the sentence names them as no entity of the asked type: its
+    subject as a noun phrase ("A US woman is suing HP" -> "A US woman"; "Ethiopia's
+    Tirunesh Dibaba ... in winning" where the recogniser missed the name), unless the
+    question says it already."""
     for t in doc:
         if t.pos_ in ("VERB", "AUX") and t.lemma_ == verb:
-            subject = next((c for c in t.children if c.dep_ == "nsubj"), None)
+            subject = next((c for c in _clause_of(t).children if c.dep_ == "nsubj"), None)
             if subject is not None and subject.pos_ in ("NOUN", "PROPN") and \
                     stem(subject.lower_) not in asked_words:
                 return doc[subject.left_edge.i:subject.i + 1]
     return None
+
+
+def _clause_of(verb):
+    """The verb whose subject did ``verb``: itself, or for a verb with no subject of its
+    own the verb it depends on ("X used his to accidentally send ..."; "X set a record
+    in winning ...": through the preposition)."""
+    t = verb
+    while t.dep_ in ("xcomp", "advcl", "conj", "pcomp") and not any(
+            c.dep_ in ("nsubj", "nsubjpass", "agent") for c in t.children):
+        t = t.head.head if t.dep_ == "pcomp" else t.head
+    return t
 
 
 TIE = 4
@@ -260,7 +274,10 @@ def _acts(token, action: str) -> bool:
 
 def _trimmed(ent):
     """The entity without what the recogniser swept in after a spaced dash or a verb
-    ("Quinlan Private - bought" -> "Quinlan Private"; "Anheuser-Busch" stays whole)."""
+    ("Quinlan Private - bought" -> "Quinlan Private"; "Anheuser-Busch" stays whole), or a
+    verb before it ("will last 48 hours" -> "48 hours")."""
+    if len(ent) > 1 and ent[0].pos_ in ("VERB", "AUX"):
+        ent = type(ent)(ent.doc, ent.start + 1, ent.end, label=ent.label_)
     for t in ent[1:]:
         if t.pos_ in ("VERB", "AUX") or (t.is_punct and t.text in "-\u2013\u2014"
                                           and ent.doc[t.i - 1].whitespace_):
@@ -281,6 +298,27 @@ def _currency_named(ent):
     if ent.label_ in ("CARDINAL", "QUANTITY") and ent.end < len(doc) and \
             doc[ent.end].lemma_.lower() in _CURRENCY_WORDS:
         return type(ent)(doc, ent.start, ent.end + 1, label="MONEY")
+    return ent
+
+
+# Units of time: a date or time holding one says how long ("after months of work").
+_UNITS = frozenset("second minute hour day week fortnight month year decade century".split())
+
+
+def _time_named(ent):
+    """A "date" that is an age (a bare number of one to three digits, "Bellamy, 25,", or
+    "N-year-old") as the label AGE; a date that is a length of time ("months", "two
+    years") as DURATION, a time that is one ("48 hours", "7.96 seconds") as TIME_SPAN;
+    other entities as they are."""
+    text = ent.text.lower()
+    if ent.label_ == "DATE" and (text.isdigit() and len(text) <= 3 or
+                                 text.endswith("-year-old") and text[:1].isdigit()):
+        return type(ent)(ent.doc, ent.start, ent.end, label="AGE")
+    if ent.label_ in ("DATE", "TIME") and any(
+            t.lemma_.lower() in _UNITS and (t.tag_ == "NNS" or any(
+                c.like_num or c.lower_ in ("a", "an") for c in t.children)) for t in ent):
+        return type(ent)(ent.doc, ent.start, ent.end,
+                         label="DURATION" if ent.label_ == "DATE" else "TIME_SPAN")
     return ent
 
 
@@ -395,14 +433,13 @@ def _does(doc, verb: str) -> set[int] | None:
     if not uses and not agents:
         return None
     out = set()
-    for t in uses:
-        # "X used his to accidentally send ...": a verb with no subject of its own is done
-        # by the subject of the verb it depends on.
-        while t.dep_ in ("xcomp", "advcl", "conj") and not any(
-                c.dep_ in ("nsubj", "nsubjpass", "agent") for c in t.children):
-            t = t.head
+    for t in map(_clause_of, uses):
         for c in t.children:
-            if c.dep_ == "nsubj":
+            if c.dep_ == "nsubj" and c.lower_ in ("who", "that", "which") and \
+                    t.dep_ == "relcl":
+                # "Gatlin, who won in 9.87 seconds": the one the clause is about.
+                out |= {w.i for w in t.head.subtree if w.i < t.left_edge.i}
+            elif c.dep_ == "nsubj":
                 out |= {w.i for w in c.subtree}
             elif c.dep_ == "agent":
                 out |= {w.i for g in c.children for w in g.subtree}
@@ -411,8 +448,13 @@ def _does(doc, verb: str) -> set[int] | None:
                 t.head.pos_ in ("NOUN", "PROPN", "ADJ"):
             t = t.head  # "The seller - Irish-based firm Quinlan Private -"
         out |= {w.i for w in t.subtree}
-        if t.dep_ == "appos":  # "Quinlan Private, the seller,"
-            out |= {w.i for w in t.head.subtree}
+        # "Quinlan Private, the seller,"; "Robbie Keane, skipper for the night and scorer
+        # of the second goal,": the one the apposition is about.
+        u = t
+        while u.dep_ in ("conj", "pobj", "prep") and u.head is not u:
+            u = u.head
+        if u.dep_ == "appos":
+            out |= {w.i for w in u.head.subtree}
         if t.dep_ in ("attr", "nsubj") and t.head.lemma_ == "be":  # "X is the seller"
             out |= {w.i for c in t.head.children if c.dep_ in ("nsubj", "attr")
                     for w in c.subtree}

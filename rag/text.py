@@ -26,7 +26,7 @@ itself just me more most my myself no nor not now of off on once only or other o
 ourselves out over own same she should so some such than that the their theirs them
 themselves then there these they this those through to too under until up very was we were
 what when where which while who whom why will with would you your yours yourself yourselves
-s t don doesn didn isn wasn aren weren won wouldn shouldn couldn ve ll re d m o y
+s t don doesn didn isn wasn aren weren wouldn shouldn couldn ve ll re d m o y
 """.split())
 
 # Question words that say what kind of answer is wanted, not what it is about.

@@ -71,3 +71,19 @@ def test_called_thought_or_added_do_not_make_a_quote_question():
               "What type of image was the inventor thought to have taken?",
               "What action by the reformer added to the unrest?"):
         assert asked(q).kind != "quote", q
+
+
+def test_a_measure_a_time_and_an_age_want_their_own_entities():
+    high = asked("How high did the pole vaulter clear in Lievin?")
+    assert high.kind == "number" and high.labels == {"QUANTITY"}
+    assert {"DURATION", "TIME_SPAN"} <= asked("How long will the strike last?").labels
+    assert "AGE" in asked("How old is the striker?").labels
+    # "What time ...?" / "What was her time?": a time ("7.96 seconds"), not a date.
+    when = asked("What time did the hurdler run to win the title?")
+    assert when.kind == "when" and "DATE" not in when.labels
+
+
+def test_a_role_someone_has_is_a_speaker():
+    coach = asked("What did her coach tell the Times?")
+    assert coach.kind == "quote" and coach.speaker_roles == ("coach",)
+    assert asked("What did the campaign say?").kind != "quote"

@@ -202,6 +202,55 @@ def test_a_country_that_pays_must_be_in_the_amount_s_sentence():
     assert answer(q, evidence, passages).span == "500m dollars"
 
 
+def test_who_won_through_a_preposition_or_a_relative_clause():
+    text = ("Ethiopia's Tirunesh Dibaba set a new world record in winning the women's "
+            "5,000m at the Boston Indoor Games.")
+    passages, evidence = story(text, [0.9])
+    q = "Who won the women's 5,000m at the Boston Indoor Games?"
+    assert "Dibaba" in answer(q, evidence, passages).span
+    text = ("Maurice Greene lost his Olympic 100m title in Athens. Greene crossed the line "
+            "0.02 seconds behind Gatlin, who won in 9.87 seconds.")
+    passages, evidence = story(text, [0.9, 0.8])
+    assert answer("Who won the men's 100m in Athens?", evidence, passages).span == "Gatlin"
+
+
+def test_the_doer_named_by_an_apposition_far_from_the_question_s_words():
+    text = ("Tottenham manager Martin Jol praised his players after the 3-0 win over "
+            "Nottingham Forest. Robbie Keane, skipper for the night and scorer of the "
+            "crucial second goal, echoed his manager.")
+    passages, evidence = story(text, [0.9, 0.8])
+    q = "Who scored Tottenham's crucial second goal against Nottingham Forest?"
+    assert answer(q, evidence, passages).span == "Robbie Keane"
+
+
+def test_an_age_and_a_race_time_are_answers_of_their_own_kind():
+    text = "But Bellamy, 25, has not been put on the transfer list since Tuesday."
+    passages, evidence = story(text, [0.9])
+    assert answer("How old is Bellamy?", evidence, passages).span == "25"
+    text = ("Dibaba won in 14 minutes 32.93 seconds to erase the previous world indoor "
+            "mark set in Stuttgart last year.")
+    passages, evidence = story(text, [0.9])
+    assert answer("What was Dibaba's winning time?", evidence, passages).span == \
+        "14 minutes 32.93 seconds"
+    text = ("Claxton has won the national 60m hurdles title for the past three years. She "
+            "set a new mark of 7.96 seconds to win the AAAs title.")
+    passages, evidence = story(text, [0.9, 0.8])
+    q = "What time did Sarah Claxton run to win the AAAs title?"
+    assert answer(q, evidence, passages).span == "7.96 seconds"
+
+
+def test_how_long_is_a_length_of_time_not_a_point_in_it():
+    text = ("In 1885, he said that he could redesign Edison's inefficient motor. After "
+            "months of work, Tesla fulfilled the task and asked about payment.")
+    passages, evidence = story(text, [0.9, 0.8])
+    q = "How long did Tesla spend redesigning the motor?"
+    assert answer(q, evidence, passages).span == "months"
+    text = "The strike by Rotterdam dock workers will last 48 hours from Monday."
+    passages, evidence = story(text, [0.9])
+    assert answer("How long will the dock strike last?", evidence, passages).span == \
+        "48 hours"
+
+
 def test_who_did_it_may_be_named_by_the_verb_s_agent_noun():
     text = ("The Savoy hotel has been sold to a group led by Prince Alwaleed. "
             "Prince Alwaleed's hotels include the George V in Paris. "
