@@ -86,12 +86,19 @@ def last_cited(history: Sequence) -> tuple[str, int, int] | None:
 
 
 def named_before(history: Sequence) -> str:
-    """The person the last answer named as its direct answer ("Toshiyuki Shiga"), or ""."""
+    """Whom a follow-up's "he" or "she" means: the person the last answer named as its
+    direct answer ("Who will run Nissan?" - "Toshiyuki Shiga"), else the person the last
+    question named ("How much have Newcastle fined Craig Bellamy?" - "£80,000" - "How old
+    is he?"); "" when neither names one."""
     done = turns(history)
-    span = getattr(done[-1].answer, "span", None) if done else None
-    if not span:
+    if not done:
         return ""
-    return next((e.text for e in nlp.parse([span])[0].ents if e.label_ == "PERSON"), "")
+    span = getattr(done[-1].answer, "span", None) or ""
+    for doc in nlp.parse([span, done[-1].question]):
+        person = next((e.text for e in doc.ents if e.label_ == "PERSON"), "")
+        if person:
+            return person
+    return ""
 
 
 def names_a_subject(doc) -> bool:

@@ -43,10 +43,13 @@ def holds(asked: Asked, scope: str, near: str | None = None) -> bool:
     """Whether ``scope`` holds every specific the question names: a number as written
     ("11.5bn", "2004"); a word as a word of the same stem ("Grammys", "Grammy"), or, for
     a name of six letters or more, one letter apart ("ARPNET", "ARPANET"). A specific
-    marked ``near`` must be in ``near`` (the answer's own sentence) as well."""
+    marked ``near`` must be in ``near`` (the answer's own sentence) as well; a person
+    may be "he" or "she" there ("He resigned in November."), named in ``scope``."""
     wide, close = _words(scope), _words(near) if near is not None else None
     for specific in asked.specifics:
-        for where in (wide, close if specific.near else None):
+        pronoun = close is not None and specific.label == "PERSON" and \
+            bool(close[0] & {"he", "she"})
+        for where in (wide, close if specific.near and not pronoun else None):
             if where is not None and not all(_has(where, k) for key in specific.keys()
                                              for k in _TOKEN.findall(key)):
                 return False

@@ -184,3 +184,15 @@ def test_history_as_pairs_messages_or_turns():
         assert previous_answer(history) == "He spoke. [1]"
         assert contextual_query("When did Moscow annex Crimea?", history) == \
             "When did Moscow annex Crimea?"
+
+
+def test_he_is_the_person_the_last_answer_named_else_the_one_the_last_question_named():
+    from rag.answering import named_before
+    from rag.types import Answer, Turn
+
+    shiga = Answer("Toshiyuki Shiga \u2014 ...", "extractive", span="Toshiyuki Shiga")
+    assert named_before([Turn("Who will run Nissan?", shiga)]) == "Toshiyuki Shiga"
+    fine = Answer("about \u00a380,000 \u2014 ...", "extractive", span="about \u00a380,000")
+    asked = "How much have Newcastle fined Craig Bellamy?"
+    assert named_before([Turn(asked, fine)]) == "Craig Bellamy"
+    assert named_before([Turn("How much did the firm pay?", fine)]) == ""

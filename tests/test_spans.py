@@ -20,3 +20,20 @@ def test_specifics_hold_by_stem_number_or_one_letter_apart():
     a = asked("How many Grammys did the ARPNET team win in 2015?")
     assert holds(a, "The ARPANET team won six Grammy awards in 2015.")
     assert not holds(a, "The ARPANET team won six Grammy awards in 2016.")
+
+
+def test_a_person_the_answer_must_name_may_be_he_or_she_in_it():
+    from dataclasses import replace
+
+    from rag.questions import Specific
+
+    # "And when did he resign?" after an answer about Charlie Bell: he must be named in
+    # the answer's own sentence, or be its "he", named in its paragraph.
+    a = asked("And when did he resign?")
+    a = replace(a, specifics=(Specific("Charlie Bell", "PERSON", near=True),))
+    paragraph_text = "Mr Bell was diagnosed in May. He resigned in November."
+    assert holds(a, paragraph_text, "He resigned in November.")
+    assert holds(a, paragraph_text, "Mr Bell resigned in November.")
+    assert not holds(a, paragraph_text, "The board met in November.")
+    assert not holds(a, "The chairman was diagnosed in May. He resigned in November.",
+                     "He resigned in November.")
