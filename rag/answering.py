@@ -185,8 +185,14 @@ class Answerer:
         query = contextual_query(question, history, named=names_a_subject(doc))
         if asked.kind == "quote" and not asked.speaker_names and not asked.speaker_roles \
                 and before:
-            # "What did he say?": the speaker is the one the question before named.
+            # "What did he say?": the speaker is the one the question before named, else
+            # the person "he" means ("Who scored the second goal?" - "Robbie Keane").
             earlier_asked = classify(earlier[-1], before[0])
+            person = named_before(history)
+            if not earlier_asked.speaker_names and not earlier_asked.speaker_roles \
+                    and person:
+                earlier_asked = replace(earlier_asked, speaker=person,
+                                        speaker_names=(person.split()[-1],))
             asked = replace(asked, speaker=earlier_asked.speaker,
                             speaker_names=earlier_asked.speaker_names,
                             speaker_roles=earlier_asked.speaker_roles)

@@ -196,3 +196,18 @@ def test_he_is_the_person_the_last_answer_named_else_the_one_the_last_question_n
     asked = "How much have Newcastle fined Craig Bellamy?"
     assert named_before([Turn(asked, fine)]) == "Craig Bellamy"
     assert named_before([Turn("How much did the firm pay?", fine)]) == ""
+
+
+def test_what_did_he_say_after_a_who_answer_asks_for_that_person_s_words():
+    from rag.answering import Answerer
+    from rag.types import Answer, Turn
+
+    keane = Answer("Robbie Keane \u2014 ...", "extractive", span="Robbie Keane")
+    reader = Answerer(None, None, None, Settings())
+    asked, _ = reader.read("What did he say about the quarter-final?",
+                           [Turn("Who scored the second goal?", keane)])
+    assert asked.kind == "quote" and asked.speaker_names == ("Keane",)
+    # A speaker the question before named still comes first.
+    asked, _ = reader.read("What did he say about China?",
+                           [Turn("What did Rutte say?", keane)])
+    assert asked.speaker_names == ("Rutte",)
