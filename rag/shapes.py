@@ -17,7 +17,7 @@ question names by its people ("Japanese"); for "how much per share", given per s
 "who sold", the seller (a noun phrase when no one is named: "A US woman"). A sentence with
 none of the question's words answers only when it goes on about the sentence before it (a
 pronoun subject) or the follow-up refers to it. Who said what is ``speech.py``'s; the
-spans both quote are ``spans.py``'s.
+spans both quote are ``spans.py``'s; the entities a sentence offers, ``entities.py``'s.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import nlp
+from .entities import answer_entities, is_date, whole_amount
 from .grounding import Evidence, Verified, citation
 from .questions import SPEECH_VERBS, TYPED, Asked
 from .spans import Shaped, extend_quote, holds, neighbourhood, paragraph, quoted, ranked_sentences
@@ -101,26 +102,9 @@ def typed(asked: Asked, question: str, evidence: Sequence[Evidence],
                         passages[f[0].passage].article.id == story), found[0])
     quote = extend_quote(passages[ev.passage].article.text, ev.start, ev.end)
     c = citation(1, passages[ev.passage], *quote)
-    answer = _whole_amount(span)
+    answer = whole_amount(span)
     text = f"{answer} \u2014 {quoted(c.quote)} [1]"
     return Shaped(Verified(text, (c,)), answer)
-
-
-_CURRENCY = frozenset("$ \u00a3 \u20ac \u00a5 US$ A$ C$ HK$".split())
-_SCALE = frozenset("m bn k million billion trillion".split())
-
-
-def _whole_amount(span) -> str:
-    """The span as the sentence writes it: an amount keeps its currency sign and its
-    scale ("$901m", where the entity is "901"), verbatim from the sentence."""
-    doc, start, end = span.doc, span.start, span.end
-    if span.label_ == "MONEY" and start > 0 and doc[start - 1].text in _CURRENCY:
-        start -= 1
-    if span.label_ in ("MONEY", "CARDINAL") and end < len(doc) and \
-            doc[end].lower_.rstrip(".") in _SCALE and not doc[end - 1].whitespace_:
-        end += 1
-    text = doc[start:end].text
-    return text[:-1] if text.endswith(".") and not span.text.endswith(".") else text
 
 
 def _with_next(ranked: list[Evidence], evidence: Sequence[Evidence],
@@ -184,7 +168,7 @@ def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = "",
             not set(asked.parties) & set(stems):
         return None  # not what was done, nor who did it or to what: a date of another thing
     found = []
-    for e in map(_time_named, map(_currency_named, map(_trimmed, doc.ents))):
+    for e in answer_entities(doc):
         if e.label_ not in asked.labels or set(content_stems(e.text)) <= asked_words:
             continue
         if asked.kind == "where" and (_named_by_people(e.text, asked.peoples) or
@@ -198,7 +182,7 @@ def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = "",
         if e.label_ in ("PERSON", "ORG", "GPE") and any(
                 stem(t.lower_) in asked_words for t in e if t.text[:1].isupper()):
             continue
-        if e.label_ == "DATE" and not _is_date(e):
+        if e.label_ == "DATE" and not is_date(e):
             continue
         if asked.counted and not _counts(e, stems, asked.counted):
             continue
@@ -272,56 +256,6 @@ def _acts(token, action: str) -> bool:
                              stem(token.lower_) == stem(action))
 
 
-def _trimmed(ent):
-    """The entity without what the recogniser swept in after a spaced dash or a verb
-    ("Quinlan Private - bought" -> "Quinlan Private"; "Anheuser-Busch" stays whole), or a
-    verb before it ("will last 48 hours" -> "48 hours")."""
-    if len(ent) > 1 and ent[0].pos_ in ("VERB", "AUX"):
-        ent = type(ent)(ent.doc, ent.start + 1, ent.end, label=ent.label_)
-    for t in ent[1:]:
-        if t.pos_ in ("VERB", "AUX") or (t.is_punct and t.text in "-\u2013\u2014"
-                                          and ent.doc[t.i - 1].whitespace_):
-            return type(ent)(ent.doc, ent.start, t.i, label=ent.label_)
-    return ent
-
-
-# Currencies written as words after a number the recogniser calls a plain count ("120
-# euros"): such a number is an amount of money.
-_CURRENCY_WORDS = frozenset("dollar euro pound yen yuan renminbi franc rupee rouble ruble "
-                            "peso real rand krona krone lira dinar dirham riyal won shekel "
-                            "cent pence penny".split())
-
-
-def _currency_named(ent):
-    """A count followed by a currency's name, as an amount of money ("120 euros")."""
-    doc = ent.doc
-    if ent.label_ in ("CARDINAL", "QUANTITY") and ent.end < len(doc) and \
-            doc[ent.end].lemma_.lower() in _CURRENCY_WORDS:
-        return type(ent)(doc, ent.start, ent.end + 1, label="MONEY")
-    return ent
-
-
-# Units of time: a date or time holding one says how long ("after months of work").
-_UNITS = frozenset("second minute hour day week fortnight month year decade century".split())
-
-
-def _time_named(ent):
-    """A "date" that is an age (a bare number of one to three digits, "Bellamy, 25,", or
-    "N-year-old") as the label AGE; a date that is a length of time ("months", "two
-    years") as DURATION, a time that is one ("48 hours", "7.96 seconds") as TIME_SPAN;
-    other entities as they are."""
-    text = ent.text.lower()
-    if ent.label_ == "DATE" and (text.isdigit() and len(text) <= 3 or
-                                 text.endswith("-year-old") and text[:1].isdigit()):
-        return type(ent)(ent.doc, ent.start, ent.end, label="AGE")
-    if ent.label_ in ("DATE", "TIME") and any(
-            t.lemma_.lower() in _UNITS and (t.tag_ == "NNS" or any(
-                c.like_num or c.lower_ in ("a", "an") for c in t.children)) for t in ent):
-        return type(ent)(ent.doc, ent.start, ent.end,
-                         label="DURATION" if ent.label_ == "DATE" else "TIME_SPAN")
-    return ent
-
-
 def _continues(doc) -> bool:
     """Whether a sentence goes on about what the one before it named: a pronoun as its
     subject or owner ("He was taken away ...", "Its shares ...")."""
@@ -388,22 +322,6 @@ def _hops(a, b) -> int:
             return 99
         t, n = t.head, n + 1
     return n + up[t.i]
-
-
-def _is_date(ent) -> bool:
-    """A date says when: a month or day name, a year, or a word of time ("last year"),
-    not a bare small number ("aged 44"), nor one that only points at a date given
-    elsewhere ("that year", "the same day", "the following week")."""
-    if not any(t.like_num for t in ent):
-        lower = [t.lower_ for t in ent]
-        if lower[0] in ("that", "those") or (lower[0] == "the" and len(lower) > 1 and
-                                             lower[1] in _POINTING):
-            return False
-    return any(t.is_alpha for t in ent) or any(len(t.text) == 4 and t.text.isdigit()
-                                               for t in ent)
-
-
-_POINTING = frozenset("same following previous preceding next".split())
 
 
 def _speech_parties(doc) -> set[int]:
