@@ -362,6 +362,8 @@ def test_browser_random_clicks_never_delete_an_unconfirmed_article(server, tmp_p
                     named = prompt.split("file \u201c", 1)[1].split("\u201d", 1)[0]
                     yes.click()
                     confirmed.add(named)
+                    # On a loaded machine the delete may take longer than the pause.
+                    yes.wait_for(state="hidden", timeout=30000)
             elif action == "cancel":
                 if page.get_by_role("button", name="Cancel").is_visible():
                     page.get_by_role("button", name="Cancel").click()
@@ -374,7 +376,13 @@ def test_browser_random_clicks_never_delete_an_unconfirmed_article(server, tmp_p
                 page.reload()
                 articles_tab(page)
             page.wait_for_timeout(700)
-        page.wait_for_timeout(3000)  # let the last click's work finish
+        # Let the last click's work finish: the index catches up with the folder (a
+        # loaded machine may need more than a few seconds).
+        for _ in range(60):
+            page.wait_for_timeout(500)
+            after = {p.name for p in seeds.iterdir()}
+            if {str((seeds / n).resolve()) for n in after} == indexed_paths(tmp):
+                break
     after = {p.name for p in seeds.iterdir()}
     assert confirmed and before - after <= confirmed  # some deletes were confirmed
     assert {str((seeds / n).resolve()) for n in after} == indexed_paths(tmp)
