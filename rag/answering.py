@@ -66,7 +66,6 @@ def previous_answer(history: Sequence) -> str:
 
 
 _THAT = re.compile(r"\b(it|that|this)\b", re.IGNORECASE)
-_HE_SHE = re.compile(r"\b(he|she|him|her)\b", re.IGNORECASE)
 
 
 def shown_before(question: str, history: Sequence) -> tuple[str, int, int] | None:
@@ -183,12 +182,14 @@ class Answerer:
         doc, *before = nlp.parse([question] + earlier[-1:])
         asked = classify(question, doc)
         query = contextual_query(question, history, named=names_a_subject(doc))
-        if asked.kind == "quote" and not asked.speaker_names and not asked.speaker_roles \
-                and before:
+        pronoun = any(t.lower_ in ("he", "she", "him", "her") for t in doc)
+        unnamed = asked.kind == "quote" and not asked.speaker_names \
+            and not asked.speaker_roles
+        person = named_before(history) if before and (pronoun or unnamed) else ""
+        if unnamed and before:
             # "What did he say?": the speaker is the one the question before named, else
             # the person "he" means ("Who scored the second goal?" - "Robbie Keane").
             earlier_asked = classify(earlier[-1], before[0])
-            person = named_before(history)
             if not earlier_asked.speaker_names and not earlier_asked.speaker_roles \
                     and person:
                 earlier_asked = replace(earlier_asked, speaker=person,
@@ -201,21 +202,14 @@ class Answerer:
             # article.") it is the story the conversation is about, never the words of
             # the question before.
             query = asked.topic
-        if query != question and any(t.lower_ in ("he", "she", "him", "her") for t in doc):
-            asked = self._refer_back(asked, history)
+        if query != question and pronoun and person:
+            # In a follow-up, "he" or "she" (``named_before``: "Who has Vodafone picked?"
+            # - "William Morrow" - "When does he take over?") is one of the question's
+            # specifics, to be named in the very sentence the answer comes from (or be
+            # its "he").
+            asked = replace(asked, specifics=(*asked.specifics,
+                                              Specific(person, "PERSON", near=True)))
         return asked, query
-
-    @staticmethod
-    def _refer_back(asked: Asked, history: Sequence) -> Asked:
-        """In a follow-up, "he" or "she" is the person the last answer named as its direct
-        answer ("Who has Vodafone picked?" - "William Morrow" - "When does he take
-        over?"): that person becomes one of the question's specifics, to be named in the
-        very sentence the answer comes from."""
-        person = named_before(history)
-        if not person:
-            return asked
-        return replace(asked, specifics=(*asked.specifics,
-                                         Specific(person, "PERSON", near=True)))
 
     def ground(self, question: str, history: Sequence, filters: Filters | None,
                query: str | None = None, widen: bool = False) -> Grounds:
@@ -312,10 +306,11 @@ class Answerer:
             if query is None:
                 yield from finish(WHICH_STORY, "refused", kind=asked.kind)
                 return
-        # "What is he in charge of now?" after an answer that named him: a sentence
-        # about him (``followup.py``), else the generic path.
-        person = named_before(history) if asked.kind == "other" and query != question \
-            and _HE_SHE.search(question) else ""
+        # "What is he in charge of now?" after an answer that named him (the person
+        # ``read`` made a specific): a sentence about him (``followup.py``), else the
+        # generic path.
+        person = next((s.text for s in reversed(asked.specifics)
+                       if s.near and s.label == "PERSON"), "") if asked.kind == "other" else ""
         grounds = self.ground(question, history, filters, query,
                               widen=asked.kind != "other" or bool(person))
         timings["retrieval_ms"] = round(grounds.retrieval_ms, 1)
