@@ -29,6 +29,7 @@ import numpy as np
 from . import nlp
 from .entities import answer_entities, is_date, whole_amount
 from .grounding import Evidence, Verified, citation
+from .instances import numbered, said_of_another
 from .questions import SPEECH_VERBS, TYPED, Asked
 from .spans import Shaped, extend_quote, holds, neighbourhood, paragraph, quoted, ranked_sentences
 from .speech import quotes
@@ -84,10 +85,11 @@ def typed(asked: Asked, question: str, evidence: Sequence[Evidence],
     # A follow-up's "he" is one of the question's words too ("When does he take over?").
     asked_words |= {stem(k.lower()) for s in asked.specifics if s.near for k in s.keys()}
     docs = nlp.parse([ev.text for ev in candidates])
+    series = numbered(question)
     found = []
     for ev, doc in zip(candidates, docs, strict=True):
         span = _best_entity(asked, doc, asked_words, asked.subject_of,
-                            referred=any(ev is x for x in first))
+                            referred=any(ev is x for x in first), series=series)
         if span is not None:
             acts = asked.kind == "where" and any(_acts(t, asked.action) for t in doc)
             found.append((ev, span, acts or _does(doc, asked.subject_of) is not None))
@@ -139,7 +141,7 @@ def _with_next(ranked: list[Evidence], evidence: Sequence[Evidence],
 
 
 def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = "",
-                 referred: bool = False):
+                 referred: bool = False, series: set = frozenset()):
     """The entity of the asked type the sentence offers, not one the question names and
     tied to the question's words in the parse (at most ``TIE`` dependency edges from
     one): for a count, one that counts the asked noun ("70 ... planes"); for an amount,
@@ -148,7 +150,8 @@ def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = "",
     A sentence with none of the question's words may answer only when it goes on about
     the one before it, or the question refers to it (``referred``: "Which outlet did he
     say it to?" of the statement just shown; then no tie to the question's words is
-    needed either).
+    needed either). Not one said of another of a numbered series the question names
+    (``series``: "Super Bowl XX" when "Super Bowl 50" is asked; ``instances.py``).
     """
     stems = [stem(t.lower_) for t in doc]
     if asked.measure and asked.measure not in stems:
@@ -187,6 +190,8 @@ def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = "",
         if asked.counted and not _counts(e, stems, asked.counted):
             continue
         if speakers & {t.i for t in e}:
+            continue
+        if said_of_another(e, series):
             continue
         if doers is not None and not any(t.i in doers for t in e):
             continue

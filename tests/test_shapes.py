@@ -323,3 +323,24 @@ def test_a_date_needs_the_event_asked_about_even_with_a_helper_verb():
     passages, evidence = story(text, [0.9, 0.6])
     q = "When will Christina Aguilera's wedding take place?"
     assert answer(q, evidence, passages) is None
+
+
+def test_an_answer_said_of_another_of_a_numbered_series_is_no_answer():
+    # "Super Bowl XX" is not the Super Bowl 50 the question asks about; "200m" not "100m".
+    text = ("The Broncos' seven sacks tied a Super Bowl record set by the Chicago Bears "
+            "in Super Bowl XX.")
+    passages, evidence = story(text, [0.9])
+    assert answer("Who won Super Bowl 50?", evidence, passages) is None
+    assert answer("Who set a record in Super Bowl XX?", evidence,
+                  passages).span == "the Chicago Bears"
+    text = ("Bart Starr (MVP of Super Bowls I and II) appeared via video. "
+            "Denver linebacker Von Miller was named Super Bowl 50 MVP.")
+    passages, evidence = story(text, [0.9, 0.6])
+    assert answer("Who was the Super Bowl 50 MVP?", evidence, passages).span == "Von Miller"
+    text = ("Kenteris, who won the men's 200m title at the Sydney Games, and Carter, who "
+            "won the men's 100m title there, face a two-year ban.")
+    passages, evidence = story(text, [0.9])
+    assert answer("Who won the men's 100m at the Sydney Games?", evidence,
+                  passages).span == "Carter"
+    assert answer("Who won the men's 200m at the Sydney Games?", evidence,
+                  passages).span == "Kenteris"
