@@ -4,10 +4,12 @@ less than the question needs: a count followed by a currency's name is money ("1
 euros"); an age it calls a date is AGE ("Bellamy, 25,"); a date or time that is a length
 of time is DURATION / TIME_SPAN ("months", "7.96 seconds"). An amount is shown as the
 sentence writes it ("$901m"), and a date that only points at another ("that year") is no
-date.
+date. "What month ...?" wants a month's name, "What year ...?" a year.
 """
 
 from __future__ import annotations
+
+import re
 
 
 def answer_entities(doc):
@@ -96,3 +98,22 @@ def is_date(ent) -> bool:
 
 
 _POINTING = frozenset("same following previous preceding next".split())
+
+
+_MONTHS = frozenset("january february march april may june july august september october "
+                    "november december jan feb mar apr jun jul aug sep sept oct nov dec"
+                    .split())
+
+
+_YEAR = re.compile(r"(?<!\d)(?:\d{4}|[\u2019']\d{2})(?!\d)")
+
+
+def names_grain(ent, grain: str) -> bool:
+    """Whether a date names what "What month / year ...?" asks: a month's name; a year in
+    digits ("1998", "'98")."""
+    if grain == "month":
+        return any(t.lower_.rstrip(".") in _MONTHS for t in ent)
+    if grain == "year":
+        return _YEAR.search(ent.text) is not None
+    return True
+

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import nlp
-from .entities import answer_entities, is_date, whole_amount
+from .entities import answer_entities, is_date, names_grain, whole_amount
 from .grounding import Evidence, Verified, citation
 from .instances import numbered, said_of_another
 from .questions import SPEECH_VERBS, TYPED, Asked
@@ -187,6 +187,8 @@ def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = "",
             continue
         if e.label_ == "DATE" and not is_date(e):
             continue
+        if asked.grain and not names_grain(e, asked.grain):
+            continue
         if asked.counted and not _counts(e, stems, asked.counted):
             continue
         if speakers & {t.i for t in e}:
@@ -202,7 +204,7 @@ def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = "",
             second = asked.kind == "where" and e.label_ == "ORG"
             found.append((second, hops, min((abs(e.start - a.i) for a in anchors),
                                             default=0), e))
-    if not found and asked.kind == "when":
+    if not found and asked.kind == "when" and asked.grain != "month":
         # A year inside another entity ("the Teaching Council Act 2001").
         years = [doc[t.i:t.i + 1] for t in doc if t.text.isdigit() and len(t.text) == 4
                  and 1000 <= int(t.text) <= 2100 and stem(t.text) not in asked_words]

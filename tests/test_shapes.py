@@ -344,3 +344,18 @@ def test_an_answer_said_of_another_of_a_numbered_series_is_no_answer():
                   passages).span == "Carter"
     assert answer("Who won the men's 200m at the Sydney Games?", evidence,
                   passages).span == "Kenteris"
+
+
+def test_what_month_wants_a_month_and_what_year_a_year():
+    text = ("It was later called the first oil shock, followed by the 1979 oil crisis. "
+            "The oil crisis began in October 1973 and ended in March 1974.")
+    passages, evidence = story(text, [0.9, 0.5])
+    assert answer("What month did the oil crisis begin?", evidence,
+                  passages).span == "October 1973"
+    text = "In 1976, BankAmericard was renamed and spun off into a separate company."
+    passages, evidence = story(text, [0.9])
+    assert answer("What month was BankAmericard renamed?", evidence, passages) is None
+    assert answer("What year was BankAmericard renamed?", evidence, passages).span == "1976"
+    text = "BankAmericard was renamed last year."
+    passages, evidence = story(text, [0.9])
+    assert answer("What year was BankAmericard renamed?", evidence, passages) is None
