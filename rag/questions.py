@@ -113,7 +113,7 @@ class Asked:
     wh: str = ""  # when / where: the question word
     about: tuple[str, ...] = ()  # quote: stems of what the speaker is asked about
     parties: tuple[str, ...] = ()  # when / where: stems of the main verb's subject, object
-    grain: str = ""  # when: "month" or "year" for "What month / year ...?"
+    grain: str = ""  # when / where: the noun of "What month / year / country ...?"
 
 
 def classify(question: str, doc) -> Asked:
@@ -218,7 +218,7 @@ def classify(question: str, doc) -> Asked:
                 s for s in specifics if noun.text not in s.text), topic=topic,
                 measure=measure, own_words=tuple(w for w in own if w != stem(noun.lower_)),
                 about_speech=spoken,
-                grain=noun.lower_ if noun.lower_ in ("month", "year") else "")
+                grain=noun.lower_ if kind in ("when", "where") else "")
         if set(lower) & _OVERVIEW_HEADS and any(t.lemma_ in ("be", "happen") for t in tokens):
             return Asked("overview", specifics=specifics, topic=topic)
     if first in ("explain", "describe") or lower[:3] == ["tell", "me", "about"]:

@@ -200,8 +200,11 @@ def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = "",
         # Who did the question's verb is tied to it by doing it.
         hops = 0 if doers else min((_hops(e.root, a) for a in anchors), default=TIE)
         if hops <= TIE or referred:
-            # A place is a place first; an organisation's site ("the White House") next.
-            second = asked.kind == "where" and e.label_ == "ORG"
+            # A place is a place first; an organisation's site ("the White House") next;
+            # for "Which country / city ...?", a country or city first ("New Orleans",
+            # not "Super Bowl XLIV"), a building or region in one next.
+            second = asked.kind == "where" and (
+                e.label_ == "ORG" or asked.grain in POLITIES and e.label_ != "GPE")
             found.append((second, hops, min((abs(e.start - a.i) for a in anchors),
                                             default=0), e))
     if not found and asked.kind == "when" and asked.grain != "month":
@@ -253,6 +256,7 @@ def _clause_of(verb):
 
 
 TIE = 4
+POLITIES = frozenset("country city town state capital nation".split())
 ACTION_TIE = 3
 
 

@@ -359,3 +359,11 @@ def test_what_month_wants_a_month_and_what_year_a_year():
     text = "BankAmericard was renamed last year."
     passages, evidence = story(text, [0.9])
     assert answer("What year was BankAmericard renamed?", evidence, passages) is None
+
+
+def test_which_city_prefers_a_city_to_a_building_or_an_event_in_it():
+    text = ("The Miami area has hosted the event 10 times (Super Bowl XLIV the most "
+            "recent), tied with New Orleans for the most.")
+    passages, evidence = story(text, [0.9])
+    assert answer("What other city has hosted the event ten times?", evidence,
+                  passages).span == "New Orleans"
