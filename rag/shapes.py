@@ -233,11 +233,15 @@ def _counts(ent, stems: list[str], noun: str) -> bool:
 def _unnamed_doer(doc, verb: str, asked_words: set[str]):
     """Who did ``verb`` when the sentence names them as no entity of the asked type: its
     subject as a noun phrase ("A US woman is suing HP" -> "A US woman"; "Ethiopia's
-    Tirunesh Dibaba ... in winning" where the recogniser missed the name), unless the
+    Tirunesh Dibaba ... in winning" where the recogniser missed the name), or the agent
+    of a passive ("the Parliament (elected by citizens)" -> "citizens"), unless the
     question says it already."""
     for t in doc:
         if t.pos_ in ("VERB", "AUX") and t.lemma_ == verb:
             subject = next((c for c in _clause_of(t).children if c.dep_ == "nsubj"), None)
+            if subject is None:  # a passive's agent: "the Parliament (elected by citizens)"
+                subject = next((g for c in t.children if c.dep_ == "agent"
+                                for g in c.children if g.dep_ == "pobj"), None)
             if subject is not None and subject.pos_ in ("NOUN", "PROPN") and \
                     stem(subject.lower_) not in asked_words:
                 return doc[subject.left_edge.i:subject.i + 1]

@@ -367,3 +367,11 @@ def test_which_city_prefers_a_city_to_a_building_or_an_event_in_it():
     passages, evidence = story(text, [0.9])
     assert answer("What other city has hosted the event ten times?", evidence,
                   passages).span == "New Orleans"
+
+
+def test_who_did_it_may_be_the_agent_of_a_passive_named_by_no_entity():
+    text = ("The Council and the European Parliament (elected by citizens) can make "
+            "amendments.")
+    passages, evidence = story(text, [0.9])
+    assert answer("Who elects the members of the European Parliament?", evidence,
+                  passages).span == "citizens"
