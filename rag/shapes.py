@@ -273,10 +273,12 @@ def _acts(token, action: str) -> bool:
 
 def _continues(doc) -> bool:
     """Whether a sentence goes on about what the one before it named: a pronoun as its
-    subject or owner ("He was taken away ...", "Its shares ...")."""
-    return any(t.pos_ == "PRON" and t.dep_ in ("nsubj", "nsubjpass", "poss") and
-               t.lower_ in ("he", "she", "it", "they", "his", "her", "its", "their")
-               for t in doc)
+    subject or its subject's owner ("He was taken away ...", "Its shares ..."; not
+    "owners at their meetings", whose "their" is the sentence's own owners)."""
+    return any(t.pos_ == "PRON" and t.lower_ in ("he", "she", "it", "they", "his", "her",
+                                                  "its", "their") and
+               (t.dep_ in ("nsubj", "nsubjpass") or t.dep_ == "poss" and
+                t.head.dep_ in ("nsubj", "nsubjpass")) for t in doc)
 
 
 def _named_by_people(place: str, peoples: tuple[str, ...]) -> bool:

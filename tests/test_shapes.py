@@ -375,3 +375,11 @@ def test_who_did_it_may_be_the_agent_of_a_passive_named_by_no_entity():
     passages, evidence = story(text, [0.9])
     assert answer("Who elects the members of the European Parliament?", evidence,
                   passages).span == "citizens"
+
+
+def test_a_sentence_whose_pronoun_is_its_own_does_not_go_on_about_the_one_before():
+    # "their" is the owners' own: the next sentence is not about the game's venue.
+    text = ("Super Bowl 50 was played on February 7, 2016. On May 21, 2013, NFL owners "
+            "at their spring meetings in Boston voted to award the game.")
+    passages, evidence = story(text, [0.9, 0.5])
+    assert answer("What city did Super Bowl 50 take place in?", evidence, passages) is None
