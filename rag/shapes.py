@@ -82,8 +82,11 @@ def typed(asked: Asked, question: str, evidence: Sequence[Evidence],
     if not candidates:
         return None
     asked_words = {stem(w) for w in words(question) if w not in STOPWORDS}
-    # A follow-up's "he" is one of the question's words too ("When does he take over?").
+    # A follow-up's "he" is one of the question's words too ("When does he take over?"),
+    # and so is the sentence's "he" or "she" for the person the question calls so ("How
+    # old will she be at the Games?" - "... the Games in March, when she will be 34").
     asked_words |= {stem(k.lower()) for s in asked.specifics if s.near for k in s.keys()}
+    asked_words |= {"he", "she"} & set(words(question))
     docs = nlp.parse([ev.text for ev in candidates])
     series = numbered(question)
     found = []

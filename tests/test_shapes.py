@@ -383,3 +383,12 @@ def test_a_sentence_whose_pronoun_is_its_own_does_not_go_on_about_the_one_before
             "at their spring meetings in Boston voted to award the game.")
     passages, evidence = story(text, [0.9, 0.5])
     assert answer("What city did Super Bowl 50 take place in?", evidence, passages) is None
+
+
+def test_the_person_the_question_calls_she_is_her_she_in_the_sentence():
+    text = ("Moore said he is confident Hansen can make it back to top-level competition, "
+            "though it is unclear if that will be in time for the Commonwealth Games in "
+            "Melbourne next March, when she will be 34.")
+    passages, evidence = story(text, [0.9])
+    assert answer("How old will she be at the Commonwealth Games?", evidence,
+                  passages).span == "34"
