@@ -16,8 +16,9 @@ place ("in Tokyo"), not one that only describes a noun ("US investors") or that 
 question names by its people ("Japanese"); for "how much per share", given per share; for
 "who sold", the seller (a noun phrase when no one is named: "A US woman"). A sentence with
 none of the question's words answers only when it goes on about the sentence before it (a
-pronoun subject) or the follow-up refers to it. Who said what is ``speech.py``'s; the
-spans both quote are ``spans.py``'s; the entities a sentence offers, ``entities.py``'s.
+pronoun subject) or the follow-up refers to it. Who said what is ``speech.py``'s, who
+did what ``doers.py``'s; the spans both quote are ``spans.py``'s; the entities a sentence
+offers, ``entities.py``'s; which one of a numbered series, ``instances.py``'s.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import nlp
+from .doers import does, hops, speech_parties, unnamed_doer
 from .entities import answer_entities, is_date, names_grain, whole_amount
 from .grounding import Evidence, Verified, citation
 from .instances import numbered, said_of_another
-from .questions import SPEECH_VERBS, TYPED, Asked
+from .questions import TYPED, Asked
 from .spans import Shaped, extend_quote, holds, neighbourhood, paragraph, quoted, ranked_sentences
 from .speech import quotes
 from .text import STOPWORDS, content_stems, stem, words
@@ -95,7 +97,7 @@ def typed(asked: Asked, question: str, evidence: Sequence[Evidence],
                             referred=any(ev is x for x in first), series=series)
         if span is not None:
             acts = asked.kind == "where" and any(_acts(t, asked.action) for t in doc)
-            found.append((ev, span, acts or _does(doc, asked.subject_of) is not None))
+            found.append((ev, span, acts or does(doc, asked.subject_of) is not None))
     if not found:
         return None
     # "Who sold X?": a sentence of the same story that says who sold ("The seller -
@@ -162,11 +164,11 @@ def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = "",
     anchors = [t for t, st in zip(doc, stems, strict=True) if st in asked_words]
     if not anchors and not referred and not _continues(doc):
         return None  # none of the question's words, and not about the sentence before
-    speakers = _speech_parties(doc) if asked.kind == "who" and not asked.about_speech \
+    speakers = speech_parties(doc) if asked.kind == "who" and not asked.about_speech \
         else set()
     # "Who sold X?": where the sentence has the verb, the answer is who did it (its
     # subject, or the agent of a passive), not whom it was done to.
-    doers = _does(doc, role) if role else None
+    doers = does(doc, role) if role else None
     # "When will the album be released?": where the sentence has the question's verb (or
     # its noun, "the releases"), the date is said of it, not of another clause.
     acts = [t for t in doc if _acts(t, asked.action)]
@@ -180,7 +182,7 @@ def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = "",
         if asked.kind == "where" and (_named_by_people(e.text, asked.peoples) or
                                       _modifier(e, asked.wh == "where")):
             continue
-        if asked.kind == "when" and acts and min(_hops(e.root, a) for a in acts) > ACTION_TIE:
+        if asked.kind == "when" and acts and min(hops(e.root, a) for a in acts) > ACTION_TIE:
             continue
         if asked.per and not _per_unit(doc, e, asked.per):
             continue
@@ -201,24 +203,24 @@ def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = "",
         if doers is not None and not any(t.i in doers for t in e):
             continue
         # Who did the question's verb is tied to it by doing it.
-        hops = 0 if doers else min((_hops(e.root, a) for a in anchors), default=TIE)
-        if hops <= TIE or referred:
+        edges = 0 if doers else min((hops(e.root, a) for a in anchors), default=TIE)
+        if edges <= TIE or referred:
             # A place is a place first; an organisation's site ("the White House") next;
             # for "Which country / city ...?", a country or city first ("New Orleans",
             # not "Super Bowl XLIV"), a building or region in one next.
             second = asked.kind == "where" and (
                 e.label_ == "ORG" or asked.grain in POLITIES and e.label_ != "GPE")
-            found.append((second, hops, min((abs(e.start - a.i) for a in anchors),
+            found.append((second, edges, min((abs(e.start - a.i) for a in anchors),
                                             default=0), e))
     if not found and asked.kind == "when" and asked.grain != "month":
         # A year inside another entity ("the Teaching Council Act 2001").
         years = [doc[t.i:t.i + 1] for t in doc if t.text.isdigit() and len(t.text) == 4
                  and 1000 <= int(t.text) <= 2100 and stem(t.text) not in asked_words]
-        found = [(False, min((_hops(y.root, a) for a in anchors), default=0), 0, y)
+        found = [(False, min((hops(y.root, a) for a in anchors), default=0), 0, y)
                  for y in years]
         found = [f for f in found if f[1] <= TIE]
     if not found and doers and asked.kind == "who":
-        return _unnamed_doer(doc, role, asked_words)
+        return unnamed_doer(doc, role, asked_words)
     return min(found, key=lambda f: f[:3])[3] if found else None
 
 
@@ -231,35 +233,6 @@ def _counts(ent, stems: list[str], noun: str) -> bool:
     if root.dep_ == "pobj":
         near.append(root.head.head)
     return any(stems[t.i] == noun for t in near)
-
-
-def _unnamed_doer(doc, verb: str, asked_words: set[str]):
-    """Who did ``verb`` when the sentence names them as no entity of the asked type: its
-    subject as a noun phrase ("A US woman is suing HP" -> "A US woman"; "Ethiopia's
-    Tirunesh Dibaba ... in winning" where the recogniser missed the name), or the agent
-    of a passive ("the Parliament (elected by citizens)" -> "citizens"), unless the
-    question says it already."""
-    for t in doc:
-        if t.pos_ in ("VERB", "AUX") and t.lemma_ == verb:
-            subject = next((c for c in _clause_of(t).children if c.dep_ == "nsubj"), None)
-            if subject is None:  # a passive's agent: "the Parliament (elected by citizens)"
-                subject = next((g for c in t.children if c.dep_ == "agent"
-                                for g in c.children if g.dep_ == "pobj"), None)
-            if subject is not None and subject.pos_ in ("NOUN", "PROPN") and \
-                    stem(subject.lower_) not in asked_words:
-                return doc[subject.left_edge.i:subject.i + 1]
-    return None
-
-
-def _clause_of(verb):
-    """The verb whose subject did ``verb``: itself, or for a verb with no subject of its
-    own the verb it depends on ("X used his to accidentally send ..."; "X set a record
-    in winning ...": through the preposition)."""
-    t = verb
-    while t.dep_ in ("xcomp", "advcl", "conj", "pcomp") and not any(
-            c.dep_ in ("nsubj", "nsubjpass", "agent") for c in t.children):
-        t = t.head.head if t.dep_ == "pcomp" else t.head
-    return t
 
 
 TIE = 4
@@ -325,78 +298,6 @@ def _per_unit(doc, ent, unit: str) -> bool:
     verb = ent.root.head
     return ent.root.dep_ in ("dobj", "attr", "npadvmod") and any(
         c.dep_ in ("nsubj", "nsubjpass") and stem(c.lower_) == unit for c in verb.children)
-
-
-def _hops(a, b) -> int:
-    """Dependency edges between two tokens of a parsed sentence."""
-    up = {}
-    t, n = a, 0
-    while True:
-        up[t.i] = n
-        if t.head.i == t.i:
-            break
-        t, n = t.head, n + 1
-    t, n = b, 0
-    while t.i not in up:
-        if t.head.i == t.i:
-            return 99
-        t, n = t.head, n + 1
-    return n + up[t.i]
-
-
-def _speech_parties(doc) -> set[int]:
-    """Token positions of who speaks and who is spoken to in the sentence's reporting
-    clauses ("..., analyst X told Reuters"): the parties to a quotation, not its content."""
-    out = set()
-    for t in doc:
-        if t.lemma_ in SPEECH_VERBS:
-            for c in t.children:
-                if c.dep_ in ("nsubj", "nsubjpass", "dobj", "dative", "npadvmod"):
-                    out |= {w.i for w in c.subtree}
-                elif c.dep_ == "prep":
-                    out |= {w.i for g in c.children if g.dep_ == "pobj" for w in g.subtree}
-    return out
-
-
-def _does(doc, verb: str) -> set[int] | None:
-    """Positions of the tokens that did ``verb`` (a lemma) in the sentence: the subject of
-    an active use, the agent ("by X") of a passive one, or who is called by the verb's
-    agent noun ("the seller - X -", "X, the buyer,"); None when the sentence has neither
-    the verb nor its agent noun."""
-    if not verb:
-        return None
-    uses = [t for t in doc if t.pos_ in ("VERB", "AUX") and t.lemma_ == verb]
-    agents = [t for t in doc if t.pos_ == "NOUN" and t.lemma_ != verb and
-              t.lemma_ in (verb + "er", verb + "r", verb + "or", verb[:-1] + "or")]
-    if not uses and not agents:
-        return None
-    out = set()
-    for t in map(_clause_of, uses):
-        for c in t.children:
-            if c.dep_ == "nsubj" and c.lower_ in ("who", "that", "which") and \
-                    t.dep_ == "relcl":
-                # "Gatlin, who won in 9.87 seconds": the one the clause is about.
-                out |= {w.i for w in t.head.subtree if w.i < t.left_edge.i}
-            elif c.dep_ == "nsubj":
-                out |= {w.i for w in c.subtree}
-            elif c.dep_ == "agent":
-                out |= {w.i for g in c.children for w in g.subtree}
-    for t in agents:
-        while t.dep_ in ("nmod", "compound", "amod", "npadvmod") and \
-                t.head.pos_ in ("NOUN", "PROPN", "ADJ"):
-            t = t.head  # "The seller - Irish-based firm Quinlan Private -"
-        out |= {w.i for w in t.subtree}
-        # "Quinlan Private, the seller,"; "Robbie Keane, skipper for the night and scorer
-        # of the second goal,": the one the apposition is about.
-        u = t
-        while u.dep_ in ("conj", "pobj", "prep") and u.head is not u:
-            u = u.head
-        if u.dep_ == "appos":
-            out |= {w.i for w in u.head.subtree}
-        if t.dep_ in ("attr", "nsubj") and t.head.lemma_ == "be":  # "X is the seller"
-            out |= {w.i for c in t.head.children if c.dep_ in ("nsubj", "attr")
-                    for w in c.subtree}
-    return out
 
 
 # -- what X said -----------------------------------------------------------------------
