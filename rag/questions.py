@@ -115,6 +115,11 @@ class Asked:
     parties: tuple[str, ...] = ()  # when / where: stems of the main verb's subject, object
     grain: str = ""  # when / where: the noun of "What month / year / country ...?"
 
+    def persons(self) -> set[str]:
+        """The stems of the surnames of the people the question names."""
+        return {stem(k.lower()) for s in self.specifics if s.label == "PERSON"
+                for k in s.keys()}
+
 
 def classify(question: str, doc) -> Asked:
     """What ``question`` (parsed as ``doc``) asks for."""

@@ -392,3 +392,6 @@ def test_the_person_the_question_calls_she_is_her_she_in_the_sentence():
     passages, evidence = story(text, [0.9])
     assert answer("How old will she be at the Commonwealth Games?", evidence,
                   passages).span == "34"
+    # Named in the question, she is "she" after her name in the sentence.
+    assert answer("How old will Ashia Hansen be at the Commonwealth Games?", evidence,
+                  passages).span == "34"
