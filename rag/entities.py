@@ -100,7 +100,7 @@ def is_date(ent) -> bool:
 _POINTING = frozenset("same following previous preceding next".split())
 
 
-_MONTHS = frozenset("january february march april may june july august september october "
+MONTHS = frozenset("january february march april may june july august september october "
                     "november december jan feb mar apr jun jul aug sep sept oct nov dec"
                     .split())
 
@@ -112,8 +112,7 @@ def names_grain(ent, grain: str) -> bool:
     """Whether a date names what "What month / year ...?" asks: a month's name; a year in
     digits ("1998", "'98")."""
     if grain == "month":
-        return any(t.lower_.rstrip(".") in _MONTHS for t in ent)
+        return any(t.lower_.rstrip(".") in MONTHS for t in ent)
     if grain == "year":
         return _YEAR.search(ent.text) is not None
     return True
-

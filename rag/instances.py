@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import re
 
+from .entities import MONTHS
 from .text import STOPWORDS, stem
 
 _NAMED = re.compile(r"\b([A-Z][A-Za-z]+)\s+(\d{1,4}|[IVXLC]{1,7})\b")
 _UNIT = re.compile(r"(?<![\w$\u00a3\u20ac.,])(\d{1,5}(?:\.\d+)?)([a-z]{1,2})\b")
 _ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
-_CALENDAR = frozenset(
-    "january february march april may june july august september october november "
-    "december jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday "
-    "thursday friday saturday sunday".split())
+_CALENDAR = MONTHS | frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday".split())
 _CLAUSES = frozenset({"advcl", "ccomp", "relcl", "parataxis", "conj", "csubj"})
 
 

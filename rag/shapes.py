@@ -164,7 +164,8 @@ def _best_entity(asked: Asked, doc, asked_words: set[str], role: str = "",
     anchors = [t for t, st in zip(doc, stems, strict=True) if st in asked_words]
     # The person the question names may be "he" or "she" later in the sentence that names
     # them ("Hansen can make it back ..., when she will be 34").
-    named = [t.i for t in anchors if stem(t.lower_) in asked.persons()]
+    persons = asked.persons()
+    named = [t.i for t in anchors if stem(t.lower_) in persons]
     anchors += [t for t in doc if named and t.i > named[0] and t.lower_ in ("he", "she")]
     if not anchors and not referred and not _continues(doc):
         return None  # none of the question's words, and not about the sentence before
