@@ -120,18 +120,24 @@ class NumpyEncoder:
                 out[i] = (x[j, :len(ids[i])], np.asarray(encoded[i].offsets, dtype=np.int64))
         return out
 
-    def _forward(self, batch: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-        """The last layer's states of a padded batch, and its mask of real tokens."""
+    def _forward(self, batch: list[list[int]], types: list[list[int]] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """The last layer's states of a padded batch, and its mask of real tokens.
+        ``types`` gives each token's segment (0 for all when left out; a question-passage
+        pair is 0 then 1)."""
         w = self.weights
         n, length = len(batch), max(len(b) for b in batch)
         ids = np.zeros((n, length), dtype=np.int64)
+        segment = np.zeros((n, length), dtype=np.int64)
         mask = np.zeros((n, length), dtype=np.float32)
         for i, row in enumerate(batch):
             ids[i, :len(row)] = row
             mask[i, :len(row)] = 1.0
+            if types is not None:
+                segment[i, :len(row)] = types[i]
         x = (w["embeddings.word_embeddings.weight"][ids]
              + w["embeddings.position_embeddings.weight"][:length][None]
-             + w["embeddings.token_type_embeddings.weight"][0])
+             + w["embeddings.token_type_embeddings.weight"][segment])
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"],
                         self.eps)
         heads, size = self.heads, self.hidden // self.heads
