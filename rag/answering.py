@@ -21,10 +21,10 @@ from . import nlp
 from .config import Settings
 from .embedding import Embedder
 from .errors import ModelServerError
-from .followup import about_person
 from .generation import STOP, Generator, build_prompt
-from .grounding import Gate, Scoring, extractive, sentence_evidence, verify
+from .grounding import Evidence, Gate, Scoring, extractive, sentence_evidence, verify
 from .questions import META_WORDS, Asked, Specific, classify
+from .reader.reading import read_answer
 from .retrieval import Retriever
 from .shapes import Shaped, shape
 from .text import QUESTION_WORDS, STOPWORDS, content_stems, words
@@ -306,13 +306,12 @@ class Answerer:
             if query is None:
                 yield from finish(WHICH_STORY, "refused", kind=asked.kind)
                 return
-        # "What is he in charge of now?" after an answer that named him (the person
-        # ``read`` made a specific): a sentence about him (``followup.py``), else the
-        # generic path.
+        # "When does he take over?" after an answer that named him (the person ``read``
+        # made a specific): the reader is asked about him by name.
         person = next((s.text for s in reversed(asked.specifics)
-                       if s.near and s.label == "PERSON"), "") if asked.kind == "other" else ""
+                       if s.near and s.label == "PERSON"), "")
         grounds = self.ground(question, history, filters, query,
-                              widen=asked.kind != "other" or bool(person))
+                              widen=asked.kind not in READ)
         timings["retrieval_ms"] = round(grounds.retrieval_ms, 1)
         passages = grounds.passages
 
@@ -322,44 +321,55 @@ class Answerer:
                 text = self.no_match(filters)
             yield from finish(text, "refused", passages=passages[:3], kind=asked.kind)
 
-        # The gate refuses questions about nothing the articles hold. A question for what
-        # someone said is judged by whether that speaker said something there instead:
-        # its "about Y" words are often not the words the speaker used.
+        if asked.kind in READ:
+            yield from self._read(question, asked, person, grounds, refuse, finish)
+            return
+        # A question for what someone said is judged by whether that speaker said
+        # something there: its "about Y" words are often not the words the speaker used.
         gate = Gate.from_settings(self.settings)
         if not topicless and asked.kind != "quote" and \
                 not gate.answerable(grounds.evidence, question):
             yield from refuse()
             return
-        if asked.kind != "other":
-            shaped = shape(asked, grounds.query, grounds.pool_evidence, grounds.pool,
-                           grounds.vectors, follow_up=grounds.query != question,
-                           shown=shown_before(question, history)
-                           if grounds.query != question else None)
-            if shaped is None:
-                yield from refuse()
-                return
-            yield from finish(shaped.verified.text, "extractive", shaped.verified.citations,
-                              _cited(grounds, shaped), shaped.span, asked.kind)
+        shaped = shape(asked, grounds.query, grounds.pool_evidence, grounds.pool,
+                       grounds.vectors, follow_up=grounds.query != question,
+                       shown=shown_before(question, history)
+                       if grounds.query != question else None)
+        if shaped is None:
+            yield from refuse()
             return
-        shaped = about_person(question, person, grounds.pool_evidence, grounds.pool,
-                              last_cited(history)) \
-            if person else None
-        if shaped is not None:
-            yield from finish(shaped.verified.text, "extractive", shaped.verified.citations,
-                              _cited(grounds, shaped), kind=asked.kind)
+        yield from finish(shaped.verified.text, "extractive", shaped.verified.citations,
+                          _cited(grounds, shaped), shaped.span, asked.kind)
+
+    def _read(self, question: str, asked: Asked, person: str, grounds: Grounds, refuse,
+              finish) -> Iterator[str | Progress | Answer]:
+        """The reader's answer (``rag.reader``): its span and the sentence that holds it;
+        for an open question ("other") the model may word it, kept only when it restates
+        that sentence. Refused when the reader finds no answer."""
+        s = self.settings
+        found = read_answer(as_named(question, person), grounds.passages, asked.kind,
+                            s.reader_threshold, limit=s.reader_passages)
+        if found is None:
+            yield from refuse()
+            return
+        cited = _cited_passages(grounds, found.verified.citations)
+        if asked.kind != "other":
+            yield from finish(found.verified.text, "extractive", found.verified.citations,
+                              cited, found.span, asked.kind)
             return
         yield Progress("Checking the sources")
         try:
-            mode, result = self._generate(grounds)
+            mode, result = self._generate(_led_by(grounds, cited[0], found))
         except ModelServerError as exc:
             # A model server that is down, slow or broken costs the model's wording, not
-            # the answer: the best sentences are quoted, with a notice saying why.
+            # the answer: the reader's answer is given, with a notice saying why.
             log.warning("%s", exc)
-            result = self._quote(grounds)
-            yield from finish(result.text, "extractive", result.citations, grounds.top,
-                              kind=asked.kind, fault=exc)
+            yield from finish(found.verified.text, "extractive", found.verified.citations,
+                              cited, found.span, asked.kind, fault=exc)
             return
-        yield from finish(result.text, mode, result.citations, grounds.top, kind=asked.kind)
+        if mode != "generated":
+            result = found.verified
+        yield from finish(result.text, mode, result.citations, cited, found.span, asked.kind)
 
     def _quote(self, grounds: Grounds):
         s = self.settings
@@ -388,7 +398,7 @@ class Answerer:
         new_words = set(content_stems(said)) - set(content_stems(grounds.query))
         if checked.citations and best in quoted and new_words:
             return "generated", checked
-        return "extractive", self._quote(grounds)
+        return "extractive", None
 
     def _summary_target(self, history: Sequence) -> str | None:
         """What "Summarise the article." means: the article the last answer cited, or the
@@ -424,3 +434,37 @@ def _cited(grounds: Grounds, shaped: Shaped) -> list:
                 seen.add(p.chunk.id)
                 break
     return out + [p for p in grounds.top if p.chunk.id not in seen]
+
+
+#: The kinds the reader answers (the rest: what someone said, overviews and summaries).
+READ = frozenset({"who", "when", "where", "number", "why", "other"})
+_HE = re.compile(r"\b(he|she|him)\b|\b(his)\b", re.IGNORECASE)
+
+
+def as_named(question: str, person: str) -> str:
+    """The question with the person a follow-up's "he" or "she" means put in its place
+    ("How old is he?" -> "How old is Craig Bellamy?"), for the reader, which reads one
+    question at a time."""
+    if not person:
+        return question
+    return _HE.sub(lambda m: person if m.group(1) else f"{person}'s", question, count=1)
+
+
+def _cited_passages(grounds: Grounds, citations) -> list:
+    """The passages the citations quote from, then the other passages found."""
+    first = [p for c in citations for p in grounds.passages if p.chunk.id == c.chunk_id][:1]
+    return first + [p for p in grounds.top if p not in first]
+
+
+def _led_by(grounds: Grounds, passage, found) -> Grounds:
+    """The grounds with the reader's passage first and its sentence as the best evidence,
+    so the model is shown that sentence first and must restate it."""
+    top = [passage] + [p for p in grounds.top if p.chunk.id != passage.chunk.id]
+    index = {p.chunk.id: i for i, p in enumerate(top)}
+    c = found.verified.citations[0]
+    lead = Evidence(0, c.start, c.end, c.quote, 1.0, 1.0, float("inf"))
+    rest = [replace(ev, passage=index[grounds.top[ev.passage].chunk.id])
+            for ev in grounds.evidence
+            if grounds.top[ev.passage].chunk.id in index
+            and not (grounds.top[ev.passage].chunk.id == c.chunk_id and ev.start == c.start)]
+    return grounds._replace(top=top, evidence=[lead] + rest)

@@ -333,6 +333,9 @@ def serve(index_dir, store, seeds_dir, host, port, auth, sync_seeds, model, llm_
         click.echo(f"Warning: {problem} Questions that need the model get quoted answers "
                    "until it is back.", err=True)
     nlp.load()
+    from .reader.reading import shared_reader
+
+    shared_reader().load()  # read now rather than at the first question
     click.echo(f"Embedder: {bot.embedder.model_id}; LLM: {bot.generator.name}"
                f"{' at ' + bot.generator.where if bot.settings.llm_urls else ''}", err=True)
     click.echo(f"Chat page: http://{host}:{port}/", err=True)

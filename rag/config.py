@@ -157,6 +157,11 @@ class Settings:
     # A 2,000-token prompt takes ~25 s to read on two cores with a 1B model; 60 s leaves
     # room without leaving a person waiting on a server that hangs.
     llm_timeout: float = 60.0
+    # The reader (rag.reader): a span is an answer when its margin (start + end logit over
+    # the "no answer" score) reaches reader_threshold; reader_passages of the retrieved
+    # passages are read, each whole.
+    reader_threshold: float = 0.0
+    reader_passages: int = 5
 
     @property
     def location(self) -> str | Path:
@@ -218,7 +223,7 @@ class Settings:
             raise ValueError("light_max_tokens must be 0 or more")
         for name in ("lexical_depth", "extractive_sentences", "embed_chunk",
                      "max_upload_bytes", "answer_passages", "prompt_sentences",
-                     "max_answer_tokens", "n_ctx"):
+                     "max_answer_tokens", "n_ctx", "reader_passages"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be greater than 0")
         for name in ("gate_min_score", "gate_min_overlap", "gate_min_dense",

@@ -134,6 +134,7 @@ def extend_quote(text: str, start: int, end: int, reach: int = 600) -> tuple[int
 
 
 def quoted(quote: str) -> str:
-    """A source sentence shown as a quotation: in marks unless it has its own."""
-    quote = " ".join(quote.split())
-    return quote if any(m in quote for m in '"\u201c\u201d') else f"\u201c{quote}\u201d"
+    """A source sentence as an answer shows it: verbatim, white space folded. Quotation
+    marks are only the source's own, around words a person said; a narrative sentence
+    ("In contrast, NATO Secretary-General Mark Rutte said ...") is not put in marks."""
+    return " ".join(quote.split())

@@ -211,3 +211,33 @@ def test_what_did_he_say_after_a_who_answer_asks_for_that_person_s_words():
     asked, _ = reader.read("What did he say about China?",
                            [Turn("What did Rutte say?", keane)])
     assert asked.speaker_names == ("Rutte",)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question, expected", [
+    ("How many people died in Kiev?", ("12",)),
+    ("Which outlet did Lavrov speak to?", ("CBS News",)),
+    ("Who did Lavrov give an interview to?", ("CBS News",)),
+    ("When did Russia invade Ukraine?", ("2022",)),
+    ("Why is Trump unhappy with Russia?", ("Russian strikes",)),
+    ("What does Zelenskyy want from Kiev's allies?", ("pressure", "sanctions", "ceasefire")),
+])
+def test_plain_questions_about_the_seed_are_answered_by_the_reader(tmp_path_factory, question,
+                                                                   expected):
+    """Questions a new user asked of the seed article, which the parse rules refused: the
+    direct span holds the answer, and the answer cites the seed."""
+    bot = _seed_bot_once(tmp_path_factory)
+    answer = bot.ask(question)
+    assert not answer.refused, answer.text
+    assert any(e.lower() in (answer.span or "").lower() for e in expected), \
+        (answer.span, answer.text)
+    assert answer.citations and answer.citations[0].article_id == SEED.stem
+
+
+_SEED_BOT = {}
+
+
+def _seed_bot_once(tmp_path_factory):
+    if "bot" not in _SEED_BOT:
+        _SEED_BOT["bot"], _ = seed_bot(tmp_path_factory.mktemp("seedbot"))
+    return _SEED_BOT["bot"]
