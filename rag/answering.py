@@ -22,7 +22,7 @@ from .config import Settings
 from .embedding import Embedder
 from .errors import ModelServerError
 from .generation import STOP, Generator, build_prompt
-from .grounding import Evidence, Gate, Scoring, extractive, sentence_evidence, verify
+from .grounding import Evidence, Gate, Scoring, sentence_evidence, verify
 from .questions import META_WORDS, Asked, Specific, classify
 from .reader.reading import read_answer
 from .retrieval import Retriever
@@ -370,11 +370,6 @@ class Answerer:
         if mode != "generated":
             result = found.verified
         yield from finish(result.text, mode, result.citations, cited, found.span, asked.kind)
-
-    def _quote(self, grounds: Grounds):
-        s = self.settings
-        return extractive(grounds.evidence, grounds.top, s.extractive_sentences,
-                          s.extractive_near, said=grounds.said)
 
     def _generate(self, grounds: Grounds):
         """The model's answer where it restates the best supporting sentence, checked

@@ -73,9 +73,6 @@ class Settings:
         article_prior: Score a sentence loses per rank of its article.
         follow_up_boost: Score a sentence gains in a follow-up when it stands next to one
             the previous answer quoted.
-        extractive_sentences: Most sentences an extractive answer quotes.
-        extractive_near: A second sentence of the same article is quoted when it scores
-            within this of the best.
         repeat_penalty: llama.cpp's repeat penalty (the tiny models loop without it).
         temperature: Sampling temperature (0: greedy, repeatable answers).
         embed_chunk: Texts handed to the embedder per call when indexing in bulk (the
@@ -137,10 +134,6 @@ class Settings:
     passage_rank_penalty: float = 0.02
     article_prior: float = 0.2
     follow_up_boost: float = 0.15
-    # Extractive fallback: within 0.16 (was 0.08) a second sentence is quoted; the quote
-    # held the answer 2.2 points more often on seeds 1/2, ~24 characters longer.
-    extractive_sentences: int = 2
-    extractive_near: float = 0.16
     # Generation: 1.3 stops the repetition loops both bundled models fall into (DESIGN.md).
     repeat_penalty: float = 1.3
     temperature: float = 0.0
@@ -221,14 +214,14 @@ class Settings:
             raise ValueError("max_question_chars must be greater than 0")
         if self.light_max_tokens < 0:
             raise ValueError("light_max_tokens must be 0 or more")
-        for name in ("lexical_depth", "extractive_sentences", "embed_chunk",
+        for name in ("lexical_depth", "embed_chunk",
                      "max_upload_bytes", "answer_passages", "prompt_sentences",
                      "max_answer_tokens", "n_ctx", "reader_passages"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be greater than 0")
         for name in ("gate_min_score", "gate_min_overlap", "gate_min_dense",
                      "gate_full_overlap", "evidence_dense_weight", "passage_rank_penalty",
-                     "article_prior", "follow_up_boost", "extractive_near"):
+                     "article_prior", "follow_up_boost"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
         if self.repeat_penalty < 1.0:

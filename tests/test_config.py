@@ -6,7 +6,7 @@ from rag import Settings
 @pytest.mark.parametrize("field, value, message", [
     ("gate_min_dense", 1.5, "gate_min_dense must be between 0 and 1"),
     ("article_prior", -0.1, "article_prior must be between 0 and 1"),
-    ("extractive_sentences", 0, "extractive_sentences must be greater than 0"),
+    ("reader_passages", 0, "reader_passages must be greater than 0"),
     ("lexical_depth", 0, "lexical_depth must be greater than 0"),
     ("repeat_penalty", 0.5, "repeat_penalty must be at least 1"),
     ("temperature", 3.0, "temperature must be between 0 and 2"),

@@ -7,7 +7,6 @@ from rag.grounding import (
     Evidence,
     Gate,
     Scoring,
-    extractive,
     negation_mismatch,
     sentence_evidence,
     split_claims,
@@ -162,35 +161,6 @@ def test_the_top_ranked_article_wins_unless_another_scores_clearly_higher():
 
     evidence = sentence_evidence("Why?", passages, embed_far, WordStats(10, lambda t: 1))
     assert evidence[0].text == "Talks resumed."
-
-
-def test_extractive_quotes_a_second_sentence_only_when_it_is_nearly_as_good():
-
-    text = "Ports closed on Monday. Ships waited offshore. Talks resumed."
-    spans = ((0, 23), (24, 46), (47, 61))
-    a = Article("a", "/a.txt", "t", None, None, text)
-    b = Article("b", "/b.txt", "t", None, None, text)
-    passages = [Passage(Chunk(1, "a", 0, 0, len(text), text, spans), a, 1.0),
-                Passage(Chunk(2, "b", 0, 0, len(text), text, spans), b, 1.0)]
-
-    def ev(passage, span, score):
-        return Evidence(passage, *span, text[slice(*span)], 0.5, 0.5, score)
-
-    # Two sentences that follow each other: one quote, one citation, in the text's order.
-    near = extractive([ev(0, spans[1], 0.8), ev(0, spans[0], 0.66)], passages)
-    assert [c.quote for c in near.citations] == ["Ports closed on Monday. Ships waited offshore."]
-    assert near.text == "\u201cPorts closed on Monday. Ships waited offshore.\u201d [1]"
-    apart = extractive([ev(0, spans[2], 0.8), ev(0, spans[0], 0.66)], passages)
-    assert [c.quote for c in apart.citations] == ["Ports closed on Monday.", "Talks resumed."]
-    assert apart.text.endswith("[1] \u201cTalks resumed.\u201d [2]")
-    far = extractive([ev(0, spans[1], 0.8), ev(0, spans[0], 0.6)], passages)
-    assert [c.quote for c in far.citations] == ["Ships waited offshore."]
-    # A follow-up does not repeat a sentence the previous answer quoted.
-    repeat = extractive([ev(0, spans[1], 0.8), ev(0, spans[0], 0.66)], passages,
-                        said="\u201cPorts closed on Monday.\u201d [1]")
-    assert [c.quote for c in repeat.citations] == ["Ships waited offshore."]
-    other_article = extractive([ev(0, spans[1], 0.8), ev(1, spans[0], 0.79)], passages)
-    assert [c.article_id for c in other_article.citations] == ["a"]
 
 
 @pytest.mark.parametrize("question, sentence, mismatch", [
