@@ -214,10 +214,35 @@ def _make_article(article_id: str, path: Path, text: str, *, title: str | None =
     body = body.strip()
     if not body:
         raise ValueError("no text after the header")
+    problem = near_empty(body, title)
+    if problem:
+        raise ValueError(problem)
     return Article(
         id=article_id, path=str(path), title=(title or _lead(body) or path.stem).strip(),
         date=parse_date(date) or parse_date(meta.get("date")),
         source=source or meta.get("source"), text=body)
+
+
+#: A body shorter than this (in words) must hold at least one full sentence to be read as
+#: an article; shorter without one, it is a headline or a caption with nothing under it.
+NEAR_EMPTY_WORDS = 20
+_SENTENCE_END = re.compile(r"[.!?\u2026](?=[\"'\u201d\u2019)]*(?:\s|$))"
+                           r"|[\u3002\uff01\uff1f\u061f\u0964]")
+
+
+def near_empty(body: str, title: str | None = None) -> str | None:
+    """Why a body is too near empty to be an article, or None: a title alone ("Just a
+    title": one line and no other title) or a few words without one full sentence. A
+    short body that is a sentence ("The harbour strike ended.") is a brief and is
+    kept."""
+    words = body.split()
+    if len(words) >= NEAR_EMPTY_WORDS or _SENTENCE_END.search(body):
+        return None
+    if "\n" not in body and (title is None or title.strip() == body):
+        return (f"only a title, no body text (\u201c{' '.join(words)[:60]}\u201d): nothing "
+                "to answer from")
+    return (f"near-empty: {len(words)} words and no full sentence; an article needs body "
+            "text")
 
 
 def _lead(text: str, limit: int = 90) -> str:

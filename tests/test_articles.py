@@ -1,5 +1,6 @@
 import json
 
+import pytest
 from conftest import SEED, make_pdf, write
 
 from rag.articles import decode_bytes, load_articles, parse_date, read_file
@@ -137,3 +138,25 @@ def test_parse_date_spellings():
     assert parse_date("Fri, 25 Apr 2025 10:00:00 +0000") == "2025-04-25"
     assert parse_date("2025-02-30") is None
     assert parse_date("soon") is None
+
+
+@pytest.mark.parametrize("content, reason", [
+    ("Just a title\n", "only a title"),
+    ("Just a title", "only a title"),
+    ("Harbour news\n\nRead more on our site\n", "near-empty: 5 words"),
+    ("Title: A headline\n\nphoto by staff\n", "near-empty"),
+])
+def test_a_near_empty_file_is_skipped_with_its_reason(tmp_path, content, reason):
+    path = write(tmp_path / "thin.txt", content)
+    articles, skipped = read_one(path)
+    assert articles == [] and reason in skipped[0].reason
+
+
+@pytest.mark.parametrize("content", [
+    "The harbour strike ended.\n",  # a brief: one full sentence
+    "Harbour news\n\nThe strike in Rotterdam ended on Monday, the union said.\n",
+    " ".join(["word"] * 25) + "\n",  # enough words, punctuation or not
+])
+def test_a_short_article_with_a_sentence_is_kept(tmp_path, content):
+    articles, skipped = read_one(write(tmp_path / "brief.txt", content))
+    assert len(articles) == 1 and skipped == []
