@@ -3,8 +3,10 @@
 - who / when / where / how many / how much: the typed span first (an entity of the asked
   type, verbatim from the sentence), then the sentence it came from;
 - "What did X say (about Y)?": X's own statements, closest to Y first chosen, up to three;
-- why / overview / summary: two to five sentences of the best article chosen for coverage
-  (maximal marginal relevance), in the article's order.
+- why / overview: two to five sentences of the best article chosen for coverage
+  (maximal marginal relevance), in the article's order;
+- summary: the best article's lede, then a sentence from each stretch of the rest, so
+  the summary tells the whole story, one cited sentence a line.
 
 Every candidate must keep the question's specifics (``questions.Specific``) in its
 paragraph, and a typed answer needs an entity of the asked type that the question does not
@@ -318,11 +320,7 @@ def coverage(evidence: Sequence[Evidence], passages: Sequence[Passage],
     if not evidence:
         return None
     article = passages[evidence[0].passage].article
-    pool: dict[int, Evidence] = {}
-    for ev in evidence:
-        if passages[ev.passage].article.id == article.id:
-            pool.setdefault(ev.start, ev)
-    sentences = list(pool.values())
+    sentences = _sentences_of(article.id, evidence, passages)
     if lede:
         first = min(sentences, key=lambda ev: ev.start)
         chosen = [first]
@@ -331,17 +329,77 @@ def coverage(evidence: Sequence[Evidence], passages: Sequence[Passage],
     rest = [ev for ev in sentences if ev is not chosen[0]]
     top = max(ev.score for ev in sentences)
     while rest and len(chosen) < count:
-        def mmr(ev):
-            v = vectors.get((article.id, ev.start))
-            like = max((float(v @ vectors[(article.id, c.start)]) for c in chosen
-                        if v is not None and (article.id, c.start) in vectors), default=0.0)
-            return balance * ev.score / (top or 1.0) - (1 - balance) * like
-        best = max(rest, key=mmr)
+        best = max(rest, key=lambda ev: _mmr(ev, chosen, article.id, vectors, top, balance))
         chosen.append(best)
         rest.remove(best)
-    chosen.sort(key=lambda ev: ev.start)
+    return _listed(chosen, passages)
+
+
+def story(evidence: Sequence[Evidence], passages: Sequence[Passage],
+          vectors: dict[tuple[str, int], np.ndarray], count: int,
+          balance: float = 0.7) -> Shaped | None:
+    """A summary of the best article: its lede, then one sentence from each of ``count -
+    1`` equal stretches of the rest of the story, in order, so it tells the beginning,
+    the middle and the end; in each stretch the sentence of maximal marginal relevance
+    (relevance to the question, the story's title, against likeness to those already
+    chosen). Crossheads and captions (fewer than ``STATEMENT_WORDS`` words, no full
+    stop) are not chosen. By relevance alone the first four sentences came from the
+    opening paragraphs, which are most like the title."""
+    if not evidence:
+        return None
+    article = passages[evidence[0].passage].article
+    sentences = sorted(_sentences_of(article.id, evidence, passages), key=lambda ev: ev.start)
+    statements = [ev for ev in sentences if _statement(ev.text)]
+    if len(statements) >= count:
+        sentences = statements
+    chosen = [sentences[0]]
+    rest = sentences[1:]
+    top = max(ev.score for ev in sentences)
+    parts = count - 1
+    for k in range(parts):
+        stretch = rest[round(k * len(rest) / parts):round((k + 1) * len(rest) / parts)]
+        if stretch:
+            chosen.append(max(stretch, key=lambda ev: _mmr(ev, chosen, article.id, vectors,
+                                                           top, balance)))
+    return _listed(chosen, passages)
+
+
+STATEMENT_WORDS = 6
+
+
+def _statement(text: str) -> bool:
+    """Whether a sentence says something: enough words and a full stop (not a crosshead
+    such as "The Crimea issue")."""
+    text = text.strip()
+    return len(text.split()) >= STATEMENT_WORDS and text.endswith(
+        (".", "!", "?", "\u201d", '"', "\u2019", "'"))
+
+
+def _sentences_of(article_id: str, evidence: Sequence[Evidence],
+                  passages: Sequence[Passage]) -> list[Evidence]:
+    """The article's sentences among the evidence, once each (best scored first)."""
+    pool: dict[int, Evidence] = {}
+    for ev in evidence:
+        if passages[ev.passage].article.id == article_id:
+            pool.setdefault(ev.start, ev)
+    return list(pool.values())
+
+
+def _mmr(ev: Evidence, chosen: list[Evidence], article_id: str,
+         vectors: dict[tuple[str, int], np.ndarray], top: float, balance: float) -> float:
+    """Relevance to the question against likeness to the sentences already chosen."""
+    v = vectors.get((article_id, ev.start))
+    like = max((float(v @ vectors[(article_id, c.start)]) for c in chosen
+                if v is not None and (article_id, c.start) in vectors), default=0.0)
+    return balance * ev.score / (top or 1.0) - (1 - balance) * like
+
+
+def _listed(chosen: list[Evidence], passages: Sequence[Passage]) -> Shaped:
+    """The chosen sentences, in the article's order, as a list, each quoted whole and
+    cited."""
+    article = passages[chosen[0].passage].article
     citations, parts = [], []
-    for ev in chosen:
+    for ev in sorted(chosen, key=lambda ev: ev.start):
         s, e = extend_quote(article.text, ev.start, ev.end)
         if citations and s < citations[-1].end:
             continue
@@ -367,5 +425,5 @@ def shape(asked: Asked, question: str, evidence: Sequence[Evidence],
     if asked.kind in ("why", "overview"):
         return coverage(evidence, passages, vectors, 3)
     if asked.kind == "summary":
-        return coverage(evidence, passages, vectors, 4, lede=True)
+        return story(evidence, passages, vectors, 4)
     return None

@@ -1,6 +1,8 @@
+import re
+
 import numpy as np
 
-from rag import nlp
+from rag import nlp, shapes
 from rag.chunking import sentence_spans
 from rag.grounding import Evidence
 from rag.questions import classify
@@ -395,3 +397,24 @@ def test_the_person_the_question_calls_she_is_her_she_in_the_sentence():
     # Named in the question, she is "she" after her name in the sentence.
     assert answer("How old will Ashia Hansen be at the Commonwealth Games?", evidence,
                   passages).span == "34"
+
+
+def test_a_summary_tells_the_beginning_middle_and_end_of_the_story():
+    sentences = [f"Paragraph {i} of the port story says something new about ships."
+                 for i in range(12)]
+    sentences.insert(6, "The crosshead")
+    text = "\n\n".join(sentences)
+    # The opening sentences are the most like the question, as a title's words are.
+    passages, evidence = story(text, [1.0 - i / 20 for i in range(13)])
+    vectors = {("a", ev.start): np.eye(13, dtype=np.float32)[k]
+               for k, ev in enumerate(sorted(evidence, key=lambda ev: ev.start))}
+    shaped = shapes.story(evidence, passages, vectors, 4)
+    cites = shaped.verified.citations
+    assert [c.n for c in cites] == [1, 2, 3, 4]
+    assert all(c.quote == text[c.start:c.end] for c in cites)
+    firsts = [int(re.search(r"Paragraph (\d+)", c.quote)[1]) for c in cites]
+    # The lede, then one from each third of the rest (paragraphs 1-4, 5-7, 8-11).
+    assert firsts[0] == 0 and firsts[1] <= 4 and 5 <= firsts[2] <= 7 and firsts[3] >= 8
+    assert "crosshead" not in shaped.verified.text
+    lines = shaped.verified.text.split("\n")
+    assert len(lines) == 4 and all(re.fullmatch(r"- .+ \[\d\]", line) for line in lines)
