@@ -129,7 +129,7 @@ def test_snapshot_is_read_from_the_live_index(library):
 
 
 def test_examples_ask_about_the_people_the_articles_quote(library):
-    assert library.snapshot().examples[:1] == ["What did Lavrov say?"]
+    assert "What did Lavrov say?" in library.snapshot().examples
     assert main_speaker("Mr Brown said it. He said more. \"No,\" said Gordon Brown. "
                         "Mr Brown told MPs.") == "Mr Brown"
     assert main_speaker("The spokesman said nothing. It said so.") is None

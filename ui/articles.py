@@ -9,9 +9,9 @@ remembered from when the page was built.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +21,10 @@ from rag.articles import iter_files
 from rag.config import SUPPORTED_SUFFIXES
 from rag.types import Article
 
-from .render import escape
+from .examples import KINDS, Offer, main_speaker  # noqa: F401
+from .render import escape, heading
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ class Pending:
 
 def label(a: Article) -> str:
     """How an article is named in a list: title, date, id."""
-    return f"{a.title} \u00b7 {a.date or 'undated'} \u00b7 {a.id}"
+    return f"{heading(a.title, a.path)} \u00b7 {a.date or 'undated'} \u00b7 {a.id}"
 
 
 class Library:
@@ -56,6 +59,8 @@ class Library:
         self.seeds_dir = Path(seeds_dir)
         self.writable = writable  # False: a shared index that `rag index` jobs write
         self.lock = threading.Lock()
+        self._examples_lock = threading.Lock()
+        self._examples: tuple[str, list[str]] = ("", [])  # (generation, questions)
 
     def read_only(self) -> str:
         return (f"This page reads a shared index ({escape(str(self.bot.settings.location))}),"
@@ -76,9 +81,9 @@ class Library:
         if status.undated:
             text += f" {status.undated} undated (a date filter leaves them out)."
         return Snapshot(status.generation, text,
-                        [[a.id, a.title, a.date or ""] for a in articles],
+                        [[a.id, heading(a.title, a.path), a.date or ""] for a in articles],
                         [(label(a), a.id) for a in articles],
-                        self.examples(articles))
+                        self.examples(articles, status.generation))
 
     def _llm(self) -> str:
         """The LLM's name, and where it runs when that is a model server."""
@@ -87,22 +92,77 @@ class Library:
             return s.model
         return f"{self.bot.generator.name} at {', '.join(s.llm_urls)}"
 
-    def examples(self, articles: list[Article], n: int = 3) -> list[str]:
-        """Questions the loaded articles can answer: "What did X say?" for the person
-        quoted most in each of the newest articles."""
+    def examples(self, articles: list[Article], generation: str = "", n: int = 5,
+                 least: int = 3, tries: int = 16) -> list[str]:
+        """Up to ``n`` questions the loaded articles answer, in rounds of one of each kind
+        (what someone said, a count or a date, a summary; ``examples.py``; no kind more
+        than its share of ``n``), each from the newest article that has not given one
+        yet; only while fewer than ``least`` were found does an article give a second.
+        Each is asked before it is shown (at most ``tries`` questions) and kept only when
+        it is answered, as its kind, from the article (and sentence) it was made from.
+        Made once per index generation."""
+        with self._examples_lock:
+            if generation and self._examples[0] == generation:
+                return list(self._examples[1])
+            try:
+                full = self.bot.articles([a.id for a in articles[:12]], with_text=True)
+            except RagError:
+                return []
+            out: list[str] = []
+            offers = [Offer(a) for a in full]
+            asked: dict[str, bool] = {}  # each question is asked once
+
+            def answered(question: str, quoting: str, offer: Offer, kind: str) -> bool:
+                if question not in asked:
+                    if len(asked) >= tries:
+                        return False
+                    asked[question] = self._answers(question, offer.article.id, kind, quoting)
+                return asked[question]
+
+            share = -(-n // len(KINDS))
+
+            def take(kind: str, again: bool) -> bool:
+                """Add a question of ``kind`` from the newest article that answers one and
+                has given none yet (``again``: none of this kind)."""
+                if sum(kind in o.used for o in offers) >= share:
+                    return False
+                for offer in offers:
+                    if kind in offer.used or (offer.used and not again):
+                        continue
+                    question = next((q for q, quoting in offer.questions(kind)[:2]
+                                     if q not in out and answered(q, quoting, offer, kind)),
+                                    None)
+                    if question:
+                        out.append(question)
+                        offer.used.add(kind)
+                        return True
+                return False
+
+            for again, enough in ((False, n), (True, least)):
+                added = True
+                while added and len(out) < enough:
+                    added = False
+                    for kind in KINDS:
+                        if len(out) < enough and take(kind, again):
+                            added = True
+            if generation:
+                self._examples = (generation, out)
+            return out
+
+    def _answers(self, question: str, article_id: str, kind: str, quoting: str = "") -> bool:
+        """Whether the assistant answers ``question`` as a ``kind`` question, citing the
+        article it was made from first (and in it the sentence ``quoting``, when given: a
+        count or a date made from a sentence is answered from that sentence)."""
         try:
-            full = self.bot.articles([a.id for a in articles[:12]], with_text=True)
-        except RagError:
-            return []
-        out: list[str] = []
-        for a in full:
-            speaker = main_speaker(a.text)
-            question = f"What did {speaker} say?" if speaker else None
-            if question and question not in out:
-                out.append(question)
-            if len(out) == n:
-                break
-        return out
+            answer = self.bot.ask(question)
+        except Exception:  # a failing question costs one example, never the page
+            log.warning("example %r was not answered", question, exc_info=True)
+            return False
+        if answer.refused or answer.kind not in KINDS[kind] or not answer.citations:
+            return False
+        first = answer.citations[0]
+        return first.article_id == article_id and (
+            not quoting or quoting in " ".join(first.quote.split()))
 
     # -- adding ----------------------------------------------------------------------
 
@@ -227,35 +287,6 @@ class Library:
             return None, (f"\u201c{escape(article.id)}\u201d was indexed from outside the seeds "
                           "folder and can only be removed there; nothing was deleted.")
         return article, ""
-
-
-# A person named as the one speaking: "Mr Brown said", "said Gordon Brown", "Lavrov told".
-_TITLED = r"(?:Mr|Mrs|Ms|Dr|Prof|Sir|Lord|Lady|President|Chancellor|Minister)\.? [A-Z]\w+"
-_NAME = r"[A-Z][a-z]\w+(?: [A-Z][a-z]\w+){0,2}"
-_SAYS = r"(?:said|says|told|added|warned|argued)"
-_SPEAKER = re.compile(rf"\b({_TITLED}|{_NAME}) {_SAYS}\b|\b{_SAYS} ({_TITLED}|{_NAME})\b")
-_HONORIFIC = ("Mr ", "Mrs ", "Ms ", "Dr ")
-_NOT_NAMES = frozenset("""He She It They We I You This That These Those There The A An But And
-Yet So If When While Officials Police Analysts Critics Experts Sources Reports Ministers
-Government Company Spokesman Spokeswoman""".split())
-
-
-def main_speaker(text: str) -> str | None:
-    """The person an article quotes most often, or None. "Minister Sergey Lavrov said"
-    and "Lavrov told" are one person (the same last name), asked about as "Lavrov", or
-    as "Mr Brown" where the article itself says so."""
-    forms: dict[str, Counter[str]] = {}
-    for m in _SPEAKER.finditer(text):
-        name = m[1] or m[2]
-        before = text[max(0, m.start() - 4):m.start()].lower()
-        if name.split()[0] in _NOT_NAMES or before.endswith("the "):
-            continue
-        forms.setdefault(name.split()[-1], Counter())[name] += 1
-    if not forms:
-        return None
-    surname = max(forms, key=lambda k: sum(forms[k].values()))  # ties: first named
-    form = forms[surname].most_common(1)[0][0]
-    return form if form.startswith(_HONORIFIC) else surname
 
 
 def safe_name(name: str) -> str | None:
