@@ -348,7 +348,8 @@ class Answerer:
         that sentence. Refused when the reader finds no answer."""
         s = self.settings
         found = read_answer(as_named(question, person), grounds.passages, asked.kind,
-                            s.reader_threshold, limit=s.reader_passages)
+                            s.reader_threshold, limit=s.reader_passages,
+                            asked=asked if s.reader_specifics else None)
         if found is None:
             yield from refuse()
             return

@@ -1,9 +1,10 @@
 """The reader's answer: its best span over the top passages, cited by the sentence that
 holds it, or nothing when the reader says the passages do not answer.
 
-Each of the top passages is read whole (a chunk is at most 200 word pieces, so one window
-each). The answer is the highest-scoring span that the asked kind's check (``CHECKS``) does
-not veto, when its margin over "no answer" reaches ``Settings.reader_threshold``.
+Each of the top passages of the best article is read whole (a chunk is at most 200 word
+pieces, so one window each). The answer is the highest-scoring span that the asked kind's
+check (``CHECKS``) does not veto, when its margin over "no answer" reaches
+``Settings.reader_threshold``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..grounding import Verified, citation
+from ..spans import extend_quote, holds, neighbourhood
 from ..types import Passage
 
 _MONTHS = ("january february march april may june july august september october november "
@@ -66,11 +68,17 @@ def shared_reader():
 
 
 def read_answer(question: str, passages: Sequence[Passage], kind: str, threshold: float,
-                reader=None, limit: int = 5) -> Read | None:
-    """The reader's answer from the first ``limit`` passages (each read whole), or None
-    when no span clears ``threshold`` and its kind's check."""
+                reader=None, limit: int = 5, asked=None) -> Read | None:
+    """The reader's answer from those of the first ``limit`` passages (each read whole)
+    that belong to the best article, or None
+    when no span clears ``threshold`` and its kind's check. With ``asked``
+    (``questions.Asked``), a span whose paragraph, title and lede do not hold what the
+    question names (``spans.holds``: "Sri Lanka" in a story about Indonesia) is no answer."""
     reader = reader or shared_reader()
-    chosen = _distinct(passages)[:limit]
+    # Retrieval's best article is the story the question is about (the reader does not
+    # know retrieval's order: a span of another article scores as high as its own).
+    chosen = [p for p in _distinct(passages)[:limit] if p.article.id == passages[0].article.id] \
+        if passages else []
     if not chosen:
         return None
     readings = reader.read(question, [p.chunk.text for p in chosen], top=5)
@@ -80,9 +88,11 @@ def read_answer(question: str, passages: Sequence[Passage], kind: str, threshold
         span = _clean(p.chunk.text[r.start:r.end])
         if not span or (check is not None and not check.search(span)):
             continue
+        start = p.chunk.start + r.start
+        if asked is not None and not holds(asked, neighbourhood(p, start, start + len(span))):
+            continue
         if r.margin < threshold:
             return None
-        start = p.chunk.start + r.start
         s, e = _sentence(p, start)
         c = citation(1, p, s, e)
         sentence = " ".join(c.quote.split())
@@ -116,8 +126,6 @@ def _distinct(passages: Sequence[Passage]) -> list[Passage]:
 def _sentence(p: Passage, at: int) -> tuple[int, int]:
     """The sentence of ``p``'s chunk that holds article offset ``at`` (widened to the
     quotation it is part of)."""
-    from ..spans import extend_quote
-
     for s, e in p.chunk.sentences:
         if s <= at < e:
             return extend_quote(p.article.text, s, e)
