@@ -2,7 +2,7 @@
 
 Usage:
   python bench/ablation.py --data bench/questions/reader_a.json \
-      --data ../shared/data/squad_dev.json --articles 13-24 --limit 300 [--json]
+      --data ../shared/data/squad_dev.json --articles 13-24 --limit 150 [--json]
 
 Answers every question of each file once per variant and counts right + cited answers,
 answers right, and unanswerable questions refused (``rag eval answers``' rules). The
@@ -37,17 +37,20 @@ sys.path.insert(0, str(ROOT / "bench"))
 from reader_threshold import _questions  # noqa: E402
 
 READ = answering.READ
-TYPED = frozenset({"who", "when", "where", "number"})
+
+
+#: Variants whose code is gone, and where: they are reported, not run.
+GONE = {"typed-rules": "shapes.typed with doers.py, entities.py and instances.py went after "
+                       "this ablation (right + cited, rules in front of the reader: set A 22 "
+                       "against 29, squad_dev 13-24 (150) 63 against 64)",
+        "why-coverage": "why-questions by coverage went after this ablation (set A 30 against "
+                        "29, squad_dev 13-24 (150) 64 against 64: less than 2 on set A)"}
 
 
 def _variant(name: str):
     """Set the pipeline up as the variant answers; returns a function undoing it."""
     original_read, original_cls = answering.READ, answering.Answerer._read
-    if name == "typed-rules":
-        answering.READ = READ - TYPED
-    elif name == "why-coverage":
-        answering.READ = READ - {"why"}
-    elif name == "gate":
+    if name == "gate":
         from rag.grounding import Gate
 
         def gated(self, question, asked, person, grounds, refuse, finish):
@@ -81,6 +84,9 @@ def main() -> None:
         bot = Assistant(settings, embedder=base.embedder)
         questions = _questions(data, args.articles, args.limit, args.seed)
         for name in args.variants.split(","):
+            if name in GONE:
+                print(path, name, "gone:", GONE[name], flush=True)
+                continue
             undo = _variant(name)
             try:
                 r = eval_answers(lambda q, h, bot=bot: bot.ask(q, history=h), questions)

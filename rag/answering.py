@@ -65,25 +65,6 @@ def previous_answer(history: Sequence) -> str:
     return done[-1].answer_text if done else ""
 
 
-_THAT = re.compile(r"\b(it|that|this)\b", re.IGNORECASE)
-
-
-def shown_before(question: str, history: Sequence) -> tuple[str, int, int] | None:
-    """(article id, start, end) of the last answer's first citation when the follow-up asks
-    about what that answer showed ("Which outlet did he say it to?", "How many jobs is
-    that expected to create?"), else None."""
-    return last_cited(history) if _THAT.search(question) else None
-
-
-def last_cited(history: Sequence) -> tuple[str, int, int] | None:
-    """(article id, start, end) of the last answer's first citation, or None."""
-    done = [t for t in turns(history) if isinstance(t.answer, Answer)]
-    if not done or not done[-1].answer.citations:
-        return None
-    first = done[-1].answer.citations[0]
-    return first.article_id, first.start, first.end
-
-
 def named_before(history: Sequence) -> str:
     """Whom a follow-up's "he" or "she" means: the person the last answer named as its
     direct answer ("Who will run Nissan?" - "Toshiyuki Shiga"), else the person the last
@@ -331,10 +312,7 @@ class Answerer:
                 not gate.answerable(grounds.evidence, question):
             yield from refuse()
             return
-        shaped = shape(asked, grounds.query, grounds.pool_evidence, grounds.pool,
-                       grounds.vectors, follow_up=grounds.query != question,
-                       shown=shown_before(question, history)
-                       if grounds.query != question else None)
+        shaped = shape(asked, grounds.pool_evidence, grounds.pool, grounds.vectors)
         if shaped is None:
             yield from refuse()
             return
