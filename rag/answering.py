@@ -69,11 +69,15 @@ def named_before(history: Sequence) -> str:
     """Whom a follow-up's "he" or "she" means: the person the last answer named as its
     direct answer ("Who will run Nissan?" - "Toshiyuki Shiga"), else the person the last
     question named ("How much have Newcastle fined Craig Bellamy?" - "£80,000" - "How old
-    is he?"); "" when neither names one."""
+    is he?"); "" when neither names one. An answer known only by its text (from the
+    OpenAI endpoint or the page) gives its direct answer as the text before its dash."""
     done = turns(history)
     if not done:
         return ""
     span = getattr(done[-1].answer, "span", None) or ""
+    text = done[-1].answer_text or ""
+    if not span and " \u2014 " in text:
+        span = text.split(" \u2014 ", 1)[0]
     for doc in nlp.parse([span, done[-1].question]):
         person = next((e.text for e in doc.ents if e.label_ == "PERSON"), "")
         if person:

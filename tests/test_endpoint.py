@@ -13,7 +13,7 @@ from rag.testing.server import start_model_server, start_server, stop
 
 pytestmark = pytest.mark.slow
 
-FOR_THE_MODEL = "What does Russia want from Ukraine in a deal?"
+FOR_THE_MODEL = "What is Witkoff expected to do in Russia?"
 WHO = "Who is Trump's envoy due in Russia on Friday?"
 
 

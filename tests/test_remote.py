@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 # A question for the model (not a who / when / where / how many / quote question, which
 # are answered from the text without it).
-FOR_THE_MODEL = "What does Russia want from Ukraine in a deal?"
+FOR_THE_MODEL = "What is Witkoff expected to do in Russia?"
 
 
 @pytest.fixture(scope="module")
