@@ -229,7 +229,7 @@ def _grade(log: list) -> dict:
     answered = [a for _, a in log if not a.refused]
     typed = [(q, a) for q, a in answerable if q.get("kind") in ("who", "when", "where",
                                                                   "number")]
-    scores = [_span_scores(a.span or "", q.get("answers", [])) for q, a in typed]
+    scores = [span_scores(a.span or "", q.get("answers", [])) for q, a in typed]
 
     def share(part, whole) -> float:
         return round(len(part) / len(whole), 4) if whole else 0.0
@@ -255,7 +255,7 @@ def _grade(log: list) -> dict:
     }
 
 
-def _span_scores(span: str, gold: list[str]) -> tuple[float, float]:
+def span_scores(span: str, gold: list[str]) -> tuple[float, float]:
     """SQuAD exact match and token F1 of a direct answer against the best gold answer."""
     best_em, best_f1 = 0.0, 0.0
     predicted = normalize_answer(span).split()

@@ -71,3 +71,17 @@ def location(request, tmp_path):
     from rag.testing.milvus import fresh_uri
 
     return fresh_uri(request.getfixturevalue("milvus_port"))
+
+
+@pytest.fixture
+def app(tmp_path):
+    """The chat page's logic (``ui.app.ChatApp``) over the seed article, with the fakes."""
+    from rag import Assistant, Settings
+    from ui.app import ChatApp
+
+    seeds = tmp_path / "seeds"
+    write(seeds / SEED.name, SEED.read_bytes())
+    bot = Assistant(Settings(index_dir=tmp_path / "index", chunk_tokens=80),
+                    embedder=FakeEmbedder(), generator=ScriptedGenerator())
+    bot.index([seeds])
+    return ChatApp(bot, seeds)

@@ -5,28 +5,17 @@ article. (The near-empty rule is tested in test_articles.py, the summary's choic
 sentences in test_shapes.py; the page in a browser in test_live_page.py.)"""
 
 
-import pytest
 from conftest import SEED, FakeEmbedder, ScriptedGenerator, write, write_news
 
 from rag import Assistant, Settings
 from rag.chunking import sentence_spans
 from rag.types import Answer, Article, Chunk, Citation, Passage
-from ui.app import ChatApp, _typed, filter_problem
+from ui.app import _typed, filter_problem
 from ui.articles import Library
 from ui.examples import KINDS
 from ui.render import heading, literal, render_answer
 
 NOOP = lambda *a, **k: None  # noqa: E731 - Gradio's progress, unused here
-
-
-@pytest.fixture
-def app(tmp_path):
-    seeds = tmp_path / "seeds"
-    write(seeds / SEED.name, SEED.read_bytes())
-    bot = Assistant(Settings(index_dir=tmp_path / "index", chunk_tokens=80),
-                    embedder=FakeEmbedder(), generator=ScriptedGenerator())
-    bot.index([seeds])
-    return ChatApp(bot, seeds)
 
 
 # -- 2, 3: the question as typed; a blank one does nothing ------------------------------

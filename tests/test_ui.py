@@ -1,18 +1,6 @@
-import pytest
-from conftest import SEED, FakeEmbedder, ScriptedGenerator, write
+from conftest import FakeEmbedder, ScriptedGenerator, write
 
-from rag import Assistant, Settings
-from ui.app import ChatApp
-
-
-@pytest.fixture
-def app(tmp_path):
-    seeds = tmp_path / "seeds"
-    write(seeds / SEED.name, SEED.read_bytes())
-    bot = Assistant(Settings(index_dir=tmp_path / "index", chunk_tokens=80),
-                    embedder=FakeEmbedder(), generator=ScriptedGenerator())
-    bot.index([seeds])
-    return ChatApp(bot, seeds)
+from rag import Assistant
 
 
 def test_chat_renders_sources_and_escapes_article_text(app, tmp_path):

@@ -14,7 +14,6 @@ import argparse
 import json
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 
@@ -45,27 +44,16 @@ def load_dev(path: Path, articles: range | None = None) -> list[dict]:
     return rows
 
 
-def _f1(prediction: str, truth: str) -> float:
-    from ..evaluation import normalize_answer
-
-    p, t = normalize_answer(prediction).split(), normalize_answer(truth).split()
-    common = sum((Counter(p) & Counter(t)).values())
-    if not p or not t:
-        return float(p == t)
-    if common == 0:
-        return 0.0
-    precision, recall = common / len(p), common / len(t)
-    return 2 * precision * recall / (precision + recall)
-
-
 def score_spans(spans: list[str], answers: list[list[str]]) -> dict:
-    """SQuAD EM and F1 (best over each question's answers), averaged."""
-    from ..evaluation import normalize_answer
+    """SQuAD EM and F1 (best over each question's answers, ``evaluation.span_scores``),
+    averaged."""
+    from ..evaluation import span_scores
 
     em = f1 = 0.0
     for span, truths in zip(spans, answers, strict=True):
-        em += max(float(normalize_answer(span) == normalize_answer(t)) for t in truths)
-        f1 += max(_f1(span, t) for t in truths)
+        e, f = span_scores(span, truths)
+        em += e
+        f1 += f
     n = max(1, len(spans))
     return {"em": round(em / n, 4), "f1": round(f1 / n, 4), "n": len(spans)}
 
