@@ -10,7 +10,10 @@ sentences around the answer (what the reader is shown at question time). Some qu
 also give an unanswerable one, whose target is ``[CLS]``: the question with another
 paragraph of its article, or with the sentences next to the answer's sentence (the hard
 case: same topic, same words, no answer). A window that still holds the answer's text is
-not used as unanswerable.
+not used as unanswerable. And some questions give a near-miss, as SQuAD 2.0's writers made
+them: the question with one of its names or numbers that the context holds swapped for one
+it does not hold (a name of another paragraph or article, a nearby number), read against
+the same context as the answerable example.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -94,10 +98,61 @@ def _holds(text: str, answer: str) -> bool:
     return answer.lower().strip() in text.lower()
 
 
+NAME = re.compile(r"(?<![\w'’])[A-Z][\w'’.-]*(?:\s+(?:(?:of|the|de|and)\s+)?[A-Z][\w'’.-]*)*")
+NUMBER = re.compile(r"(?<![\w.,])\d[\d,]*(?:\.\d+)?(?![\w])")
+
+
+def names(text: str) -> list[str]:
+    """Runs of capitalised words in ``text`` that do not open a sentence (so are names)."""
+    out = []
+    for m in NAME.finditer(text):
+        before = text[:m.start()].rstrip()
+        if before and before[-1] not in ".!?:;\"“”'‘’(":
+            out.append(m.group(0).split(". ")[0].rstrip("."))
+    return out
+
+
+def _other_number(value: str, rng: random.Random) -> str:
+    digits = value.replace(",", "")
+    if "." in digits or not digits.isdigit():
+        return str(round(float(digits) * rng.choice([0.5, 2, 3]), 1))
+    n = int(digits)
+    if len(digits) == 4 and 1000 < n < 2100:  # a year
+        return str(n + rng.choice([-1, 1]) * rng.randint(1, 30))
+    return str(max(2, n + rng.choice([-1, 1]) * rng.randint(1, max(2, n // 2 + 1))))
+
+
+def swapped(question: str, context: str, pool: list[str], rng: random.Random) -> str | None:
+    """``question`` with one of its names or numbers that ``context`` holds replaced by a
+    name of ``pool`` or a nearby number that ``context`` does not hold (None if it has
+    none to swap)."""
+    found = [(m, "name") for m in NAME.finditer(question)
+             if m.start() > 0 and m.group(0).rstrip(".") in context]
+    found += [(m, "number") for m in NUMBER.finditer(question) if m.group(0) in context]
+    if not found:
+        return None
+    m, kind = rng.choice(found)
+    old = m.group(0).rstrip(".") if kind == "name" else m.group(0)
+    if kind == "number":
+        new = _other_number(old, rng)
+    else:
+        options = [n for n in pool if n not in context and n.lower() not in question.lower()
+                   and old not in n and n not in old]
+        if not options:
+            return None
+        new = rng.choice(options)
+    if new in context:
+        return None
+    return question[:m.start()] + new + question[m.start() + len(old):]
+
+
 def examples(questions: list[dict], rng: random.Random, negative_share: float = 0.35,
-             window_share: float = 0.5) -> list[Example]:
-    """Answerable examples for every question (in the order given), and an unanswerable
-    one after a ``negative_share`` of them."""
+             window_share: float = 0.5, swap_share: float = 0.0,
+             pool: list[dict] | None = None) -> list[Example]:
+    """Answerable examples for every question (in the order given), an unanswerable one
+    after a ``negative_share`` of them and a near-miss (``swapped``) after a
+    ``swap_share``; a swap's name comes from another paragraph of the article or, half the
+    time, from a paragraph of a question of ``pool``."""
     out = []
     for q in questions:
         context = q["paragraphs"][q["paragraph"]]
@@ -114,6 +169,15 @@ def examples(questions: list[dict], rng: random.Random, negative_share: float = 
             out.append(Example(q["question"], text, (start - cut, end - cut)))
         else:
             out.append(Example(q["question"], context, (start, end)))
+        if swap_share and rng.random() < swap_share:
+            shown = out[-1].context
+            source = q if rng.random() < 0.5 or not pool else rng.choice(pool)
+            paragraphs = [t for i, t in enumerate(source["paragraphs"])
+                          if source is not q or i != q["paragraph"]]
+            texts = rng.sample(paragraphs, min(3, len(paragraphs)))
+            near = swapped(q["question"], shown, [n for t in texts for n in names(t)], rng)
+            if near:
+                out.append(Example(near, shown, None))
         if rng.random() >= negative_share:
             continue
         negative = None

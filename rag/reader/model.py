@@ -53,8 +53,23 @@ def export(state: dict, out: Path, meta: dict, frozen: str) -> Path:
 
 
 def model_card(meta: dict) -> str:
-    curve = "\n".join(f"| {c['examples']:,} | {c['f1']:.3f} | {c['em']:.3f} |"
+    def refused(c: dict, key: str) -> str:
+        return f"{c[key]:.3f}" if key in c else "-"
+
+    curve = "\n".join(f"| {c['examples']:,} | {c['f1']:.3f} | {c['em']:.3f} | "
+                      f"{refused(c, 'refused_unanswerable')} | {refused(c, 'refused_answerable')} |"
                       for c in meta.get("curve", []))
+    earlier = meta.get("earlier")
+    history = ""
+    if earlier:
+        history = (f"- Continued from an earlier run of the same command "
+                   f"({earlier['examples']:,} examples, {earlier['unanswerable']:,} unanswerable, "
+                   f"peak learning rate {earlier['lr']}, its first {meta.get('skip', 0):,} "
+                   f"questions of the seeded order); this run reads the questions after them.\n")
+    swaps = ""
+    if meta.get("swaps"):
+        swaps = ("; and near-misses: the question with one of its names or numbers swapped for "
+                 "one its context does not hold")
     return f"""# rag-news reader
 
 An extractive question-answering reader: all-MiniLM-L6-v2's six BERT layers with a start/end
@@ -65,16 +80,17 @@ start + end score against the best span's gives the answerability margin).
   and not stored here; everything else is in `{WEIGHTS}` (float16).
 - Data: {meta['data']}; CC BY-SA 4.0 (Rajpurkar et al., 2016). {meta['examples']:,} examples,
   {meta['unanswerable']:,} of them unanswerable (the question with another paragraph of its
-  article, or with the sentences next to its answer's).
-- Training: `python -m rag.reader.train` with AdamW, peak learning rate {meta['lr']}, warm-up
-  {meta['warmup']:.0%} then linear decay to zero, about {meta['tokens_per_batch']} padded word
-  pieces a batch, at most {meta['max_length']} word pieces an input, seed {meta['seed']},
+  article, or with the sentences next to its answer's{swaps}).
+{history}- Training: `python -m rag.reader.train` with AdamW, peak learning rate {meta['lr']},
+  warm-up {meta['warmup']:.0%} then linear decay to zero, about {meta['tokens_per_batch']} padded
+  word pieces a batch, at most {meta['max_length']} word pieces an input, seed {meta['seed']},
   {meta['precision']}, {meta['threads']} CPU thread(s).
-- Not trained, tuned or thresholded on SQuAD dev; validated on the answerable questions of
-  the first 12 articles of `squad_dev.json` (given their paragraph, best span forced):
+- Not trained, tuned or thresholded on SQuAD dev; validated on the questions of the first 12
+  articles of `squad_dev.json` (given their paragraph, best span forced; refused: the best
+  margin below 0):
 
-| examples | F1 | EM |
-| ---: | ---: | ---: |
+| examples | F1 | EM | unanswerable refused | answerable refused |
+| ---: | ---: | ---: | ---: | ---: |
 {curve}
 
 - sha256 of `{WEIGHTS}`: `{meta['sha256']}`

@@ -46,6 +46,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tokens", type=int, default=4096, help="padded word pieces per batch")
     p.add_argument("--negatives", type=float, default=0.35,
                    help="share of questions that also give an unanswerable example")
+    p.add_argument("--swaps", type=float, default=0.0,
+                   help="share of questions that also give a near-miss (a name or number "
+                        "swapped; see rag.reader.data.swapped)")
+    p.add_argument("--init", type=Path, default=None,
+                   help="start from these weights (a checkpoint of this command, or a "
+                        "directory holding reader.safetensors) instead of a fresh head")
+    p.add_argument("--skip", type=int, default=0,
+                   help="leave out the first N questions of the seeded order (those an "
+                        "earlier run from --init trained on)")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--fp32", action="store_true", help="train in float32, not bf16 autocast")
@@ -92,8 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     questions = data.squad_questions(squad)
     rng.shuffle(questions)
     items: list[data.Example] = []
-    for q in questions:
-        items.extend(data.examples([q], rng, args.negatives))
+    used = 0
+    for q in questions[args.skip:]:
+        items.extend(data.examples([q], rng, args.negatives, swap_share=args.swaps,
+                                   pool=questions))
+        used += 1
         if len(items) >= args.examples:
             break
     items = items[:args.examples]
@@ -104,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(plan)} batches", flush=True)
 
     net = BertForQuestionAnswering.from_pretrained(str(base))
+    if args.init:
+        _initialise(torch, net, args.init)
     net.get_parameter(FROZEN).requires_grad_(False)
     params = [p for p in net.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
@@ -119,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     done, seen, curve = 0, 0, []
     if ckpt.exists():
         state = torch.load(ckpt, weights_only=False)
-        if state["plan"] == [len(plan), args.examples, args.lr, args.tokens]:
+        if state["plan"] == _plan(len(plan), args):
             net.load_state_dict(state["model"])
             opt.load_state_dict(state["opt"])
             sched.load_state_dict(state["sched"])
@@ -130,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = ckpt.with_suffix(".tmp")
         torch.save({"model": net.state_dict(), "opt": opt.state_dict(),
                     "sched": sched.state_dict(), "done": done, "seen": seen, "curve": curve,
-                    "plan": [len(plan), args.examples, args.lr, args.tokens]}, tmp)
+                    "plan": _plan(len(plan), args)}, tmp)
         tmp.replace(ckpt)
 
     stop = {"now": False}
@@ -157,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         opt.zero_grad(set_to_none=True)
         done += 1
         seen += len(batch)
-        loss_sum += float(out.loss)
+        loss_sum += float(out.loss.detach())
         loss_n += 1
         if done % 25 == 0 or done == total:
             rate_now = (seen - seen_at_start) / max(1e-9, time.time() - started)
@@ -191,11 +205,40 @@ def main(argv: list[str] | None = None) -> int:
             "examples": len(feats), "unanswerable": n_neg, "lr": args.lr,
             "warmup": args.warmup, "tokens_per_batch": args.tokens, "seed": args.seed,
             "precision": "fp32" if args.fp32 else "bf16 autocast",
-            "negatives": args.negatives, "max_length": features.MAX_LENGTH,
+            "negatives": args.negatives, "swaps": args.swaps, "questions": used,
+            "skip": args.skip, "init": str(args.init) if args.init else None,
+            "max_length": features.MAX_LENGTH,
             "threads": args.threads, "curve": curve}
+    if args.init:
+        source = args.init if args.init.is_dir() else DEFAULT_OUT
+        earlier = json.loads((source / reader_model.META).read_text())
+        meta["earlier"] = {k: earlier[k] for k in ("examples", "unanswerable", "lr")}
     path = reader_model.export(net.state_dict(), args.out, meta, frozen=FROZEN)
     print(f"wrote {path}", flush=True)
     return 0
+
+
+def _plan(batches: int, args) -> list:
+    plan = [batches, args.examples, args.lr, args.tokens]
+    if args.init or args.swaps or args.skip:
+        plan += [str(args.init), args.swaps, args.skip]
+    return plan
+
+
+def _initialise(torch, net, source: Path) -> None:
+    """Load ``source`` (a checkpoint of this command or a shipped model directory) into
+    ``net``; the word embeddings stay the base's."""
+    if source.is_dir():
+        from safetensors.torch import load_file
+
+        state = {k: v.float() for k, v in load_file(str(source / "reader.safetensors")).items()}
+    else:
+        state = torch.load(source, weights_only=False)["model"]
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    if unexpected or any(k != FROZEN and "position_ids" not in k for k in missing):
+        raise ValueError(f"{source} does not fit the reader: missing {missing}, "
+                         f"unexpected {unexpected}")
+    print(f"initialised from {source}", flush=True)
 
 
 def _pad(torch, batch):
@@ -215,18 +258,24 @@ def _dev_questions(path: Path, articles: int, limit: int) -> list[dict]:
     with the text of its document."""
     from .evaluate import load_dev
 
-    rows = [r for r in load_dev(path, range(articles)) if not r["impossible"]]
-    return random.Random(0).sample(rows, min(limit, len(rows)))
+    rows = load_dev(path, range(articles))
+    answerable = [r for r in rows if not r["impossible"]]
+    unanswerable = [r for r in rows if r["impossible"]]
+    pick = random.Random(0)
+    return (pick.sample(answerable, min(limit, len(answerable)))
+            + pick.sample(unanswerable, min(limit // 2, len(unanswerable))))
 
 
 def validate(net, tokenizer, rows: list[dict]) -> dict:
-    """EM and F1 (SQuAD normalisation) of the best span, the paragraph given."""
+    """EM and F1 (SQuAD normalisation) of the best span on the answerable rows, the
+    paragraph given; and the share of unanswerable and of answerable rows whose best
+    margin is below 0."""
     import torch
 
     from .evaluate import score_spans
 
     net.eval()
-    spans = []
+    spans, margins = [], []
     with torch.no_grad():
         for r in rows:
             wins = features.encode(tokenizer, r["question"], r["context"])
@@ -240,7 +289,16 @@ def validate(net, tokenizer, rows: list[dict]) -> dict:
                 if best is None or span.score > best.score:
                     best = span
             spans.append(r["context"][best.start:best.end])
-    return score_spans(spans, [r["answers"] for r in rows])
+            margins.append(best.margin)
+    answerable = [i for i, r in enumerate(rows) if not r["impossible"]]
+    unanswerable = [i for i, r in enumerate(rows) if r["impossible"]]
+    out = score_spans([spans[i] for i in answerable], [rows[i]["answers"] for i in answerable])
+    if unanswerable:
+        out["refused_unanswerable"] = round(
+            sum(margins[i] < 0 for i in unanswerable) / len(unanswerable), 4)
+        out["refused_answerable"] = round(
+            sum(margins[i] < 0 for i in answerable) / len(answerable), 4)
+    return out
 
 
 if __name__ == "__main__":
