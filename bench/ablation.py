@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import rag.answering as answering  # noqa: E402
+import rag.answer.answerer as answering  # noqa: E402
 from rag import Assistant, Settings  # noqa: E402
 from rag.evaluation import eval_answers, load_eval_file, prepare_index  # noqa: E402
 
@@ -51,7 +51,7 @@ def _variant(name: str):
     """Set the pipeline up as the variant answers; returns a function undoing it."""
     original_read, original_cls = answering.READ, answering.Answerer._read
     if name == "gate":
-        from rag.grounding import Gate
+        from rag.answer.citations import Gate
 
         def gated(self, question, asked, person, grounds, refuse, finish):
             if not Gate.from_settings(self.settings).answerable(grounds.evidence, question):

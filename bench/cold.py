@@ -30,7 +30,7 @@ from rag.testing.corpus import SEED, write_news  # noqa: E402
 from rag.testing.load import SEED_QUESTIONS  # noqa: E402
 from rag.testing.server import free_port  # noqa: E402
 
-RAG = [sys.executable, "-m", "rag.cli"]
+RAG = [sys.executable, "-m", "rag.serve.cli"]
 
 
 def first_byte(cmd: list[str], env: dict) -> tuple[float, float]:
@@ -138,7 +138,8 @@ def main() -> None:
 
         result["import_spacy_s"] = {
             "torch_importable": spacy_import("import spacy"),
-            "torch_kept_out": spacy_import("from rag.nlp import import_spacy; import_spacy()")}
+            "torch_kept_out": spacy_import(
+                "from rag.answer.parser import import_spacy; import_spacy()")}
     if args.json:
         print(json.dumps(result))
         return

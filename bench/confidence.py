@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rag import Assistant, Settings  # noqa: E402
+from rag.answer.citations import Gate  # noqa: E402
 from rag.evaluation import _contains, load_eval_file, prepare_index, sample  # noqa: E402
-from rag.grounding import Gate  # noqa: E402
 
 
 def greedy(llm, prompt: str, n: int = 16) -> tuple[str, list[float], float]:

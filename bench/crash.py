@@ -4,7 +4,7 @@ Usage: python bench/crash.py [--trials 100] [--seed 0] [--json] [--store milvus]
 
 Each trial applies a random mix of additions, changes and deletions to a folder of generated
 articles, then kills the rebuild with SIGKILL - half the trials by a timer at a random
-moment of the run, half at a random line of the commit code (``rag/embedded_write.py`` from
+moment of the run, half at a random line of the commit code (``rag/stores/embedded_write.py`` from
 ``write_generation`` on) - and opens the index: it must load, pass ``Store.check()`` and
 equal the state before or the state after the rebuild. Prints trials, corrupt,
 half_updated (goal: 0 and 0), how many ended old / new, and whether a rebuild after a
@@ -12,7 +12,7 @@ killed one recovers. The fake (hashing) embedder keeps a trial near one second, 
 commit, not the embedding, is where most kills land.
 
 ``--store milvus`` runs the trials against collections on a ``milvus-lite server`` started
-for the run (``rag/milvus_write.py`` is the commit code then); after each kill the victim is
+for the run (``rag/stores/milvus_write.py`` is the commit code then); after each kill the victim is
 rebuilt to the end and must equal a reference collection that was never killed
 ("repaired"), which is what the next ``rag index`` after a crash must do.
 """

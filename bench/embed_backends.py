@@ -29,10 +29,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from index import flops_per_token, matmul_gflops  # noqa: E402
-from rag.articles import load_articles  # noqa: E402
-from rag.chunking import chunk_article  # noqa: E402
-from rag.embedding import SentenceTransformerEmbedder, bundled_model_path  # noqa: E402
-from rag.light import NumpyEncoder  # noqa: E402
+from rag.index.embedding import SentenceTransformerEmbedder, bundled_model_path  # noqa: E402
+from rag.index.encoder import NumpyEncoder  # noqa: E402
+from rag.ingest.articles import load_articles  # noqa: E402
+from rag.ingest.chunking import chunk_article  # noqa: E402
 
 
 def sample_texts(data: Path, articles: int, count) -> list[str]:
@@ -210,7 +210,7 @@ def main() -> None:
             encoder = NumpyEncoder(bundled_model_path())
             encoder.encode(texts[:1])  # weights and tokenizer loaded, not timed
             return lambda: encoder.encode(texts)
-        engines["numpy (rag.light)"] = light
+        engines["numpy (rag.index.encoder)"] = light
         for quant in ("f32", "q8_0"):
             def load(quant=quant):
                 path = Path(tmp) / f"minilm-{quant}.gguf"

@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rag.config import Settings  # noqa: E402
-from rag.embedding import SentenceTransformerEmbedder, embed  # noqa: E402
-from rag.engines import open_store  # noqa: E402
-from rag.indexing import sync  # noqa: E402
+from rag.index.build import sync  # noqa: E402
+from rag.index.embedding import SentenceTransformerEmbedder, embed  # noqa: E402
+from rag.stores.opening import open_store  # noqa: E402
 
 
 def matmul_gflops(seconds: float = 3.0) -> float:

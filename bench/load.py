@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
 from rag import Assistant, Settings  # noqa: E402
-from rag.generation import resolve_model  # noqa: E402
+from rag.answer.generation import resolve_model  # noqa: E402
 from rag.testing.load import model_questions, pick_articles, run_load, run_openai_load  # noqa: E402
 from rag.testing.server import start_model_server, start_server, stop  # noqa: E402
 

@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 from rag import text as textmod  # noqa: E402
 from rag.assistant import Assistant  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.embedding import make_embedder  # noqa: E402
 from rag.evaluation import eval_retrieval, load_eval_file, prepare_index, sample  # noqa: E402
+from rag.index.embedding import make_embedder  # noqa: E402
 from rag.testing.milvus import start_milvus, stop  # noqa: E402
 
 
@@ -45,8 +45,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    import rag.milvus
-    import rag.milvus_write
+    import rag.stores.milvus
+    import rag.stores.milvus_write
 
     data = load_eval_file(args.data)
     answerable = [q for q in data["questions"] if not q.get("is_impossible") and q.get("doc_id")]
@@ -64,9 +64,9 @@ def main() -> None:
                         ("milvus, unstemmed", "plain", {}, unstemmed),
                         ("milvus, no phrase signal", "stemmed", {"phrase_weight": 0.0}, None)]
             for label, collection, changes, terms in variants:
-                original = rag.milvus.terms
+                original = rag.stores.milvus.terms
                 if terms is not None:  # both the writer and the reader use it
-                    rag.milvus.terms = rag.milvus_write.terms = terms
+                    rag.stores.milvus.terms = rag.stores.milvus_write.terms = terms
                 try:
                     base = replace(settings, **changes, store=(
                         f"milvus://127.0.0.1:{port}/{collection}" if collection else None))
@@ -75,7 +75,7 @@ def main() -> None:
                     result = eval_retrieval(lambda q, k, bot=bot: bot.search(q, k), questions,
                                             show_progress=not args.json)
                 finally:
-                    rag.milvus.terms = rag.milvus_write.terms = original
+                    rag.stores.milvus.terms = rag.stores.milvus_write.terms = original
                 results[label] = {k: result[k] for k in ("recall@1", "recall@5", "recall@10",
                                                          "mrr@10") if k in result}
                 if not args.json:

@@ -25,8 +25,8 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag.embedding import bundled_model_path  # noqa: E402
 from rag.evaluation import eval_retrieval, load_eval_file, sample  # noqa: E402
+from rag.index.embedding import bundled_model_path  # noqa: E402
 
 
 def main() -> None:

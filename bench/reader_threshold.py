@@ -29,10 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import rag.answering as answering  # noqa: E402
+import rag.answer.answerer as answering  # noqa: E402
 from rag import Assistant, Settings  # noqa: E402
+from rag.answer.reader.evaluate import _article, _range  # noqa: E402
 from rag.evaluation import _right, load_eval_file, prepare_index  # noqa: E402
-from rag.reader.evaluate import _article, _range  # noqa: E402
 
 
 def _questions(data: dict, articles: str | None, limit: int | None, seed: int) -> list[dict]:

@@ -30,14 +30,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag.articles import load_articles  # noqa: E402
-from rag.chunking import chunk_article, chunk_id, sentence_spans  # noqa: E402
+from rag.answer.retrieval import Retriever  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.embedding import SentenceTransformerEmbedder, embed  # noqa: E402
-from rag.engines import write  # noqa: E402
-from rag.indexing import index_signature  # noqa: E402
-from rag.retrieval import Retriever  # noqa: E402
-from rag.store import FileEntry, Store  # noqa: E402
+from rag.index.build import index_signature  # noqa: E402
+from rag.index.embedding import SentenceTransformerEmbedder, embed  # noqa: E402
+from rag.ingest.articles import load_articles  # noqa: E402
+from rag.ingest.chunking import chunk_article, chunk_id, sentence_spans  # noqa: E402
+from rag.stores.base import FileEntry, Store  # noqa: E402
+from rag.stores.opening import write  # noqa: E402
 from rag.types import Article, Chunk  # noqa: E402
 
 

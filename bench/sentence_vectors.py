@@ -6,9 +6,9 @@ Usage: python bench/sentence_vectors.py [--data ../shared/data/squad_dev.json] [
        python bench/sentence_vectors.py --int8 3000
 
 The index pools each chunk's sentence vectors from the chunk pass's token states
-(``rag.pooling``: the mean of the sentence's own word pieces' states minus ``lam`` x the
-chunk's mean state, normalised). Before 2026-11-27 every sentence was embedded again on its
-own after the chunks (about twice the tokens of the chunk pass). Each variant indexes the
+(``rag.index.pooling``: the mean of the sentence's own word pieces' states minus ``lam`` x the
+chunk's mean state, normalised), compared with embedding every sentence again on its own
+after the chunks (about twice the tokens of the chunk pass). Each variant indexes the
 evaluation documents into its own directory (chunk vectors identical) and runs the
 retrieval evaluation over every answerable question, with the seconds each build took.
 
@@ -35,10 +35,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
-import rag.pooling as pooling  # noqa: E402
+import rag.index.pooling as pooling  # noqa: E402
 from rag import Assistant, Settings  # noqa: E402
-from rag.embedding import SentenceTransformerEmbedder  # noqa: E402
 from rag.evaluation import eval_retrieval, load_eval_file, prepare_index  # noqa: E402
+from rag.index.embedding import SentenceTransformerEmbedder  # noqa: E402
 
 SEPARATE = "separate sentence pass (before)"
 
@@ -139,8 +139,8 @@ def answers(args, data, settings, embedder) -> None:
 def gate_grid(args, data, settings, embedder) -> None:
     """Refusals of unanswerable and answerable questions by the separate pass's gate on
     its index, and by a grid of thresholds on the pooled one."""
+    from rag.answer.citations import Gate
     from rag.evaluation import sample
-    from rag.grounding import Gate
 
     questions = [q for q in sample(data["questions"], args.gate_grid, args.seed)
                  if not q.get("followup")]
@@ -177,7 +177,7 @@ def int8(args, data, embedder) -> None:
     int8 linear layers, and the cosine between the two."""
     import torch
 
-    from rag.chunking import sentence_spans
+    from rag.ingest.chunking import sentence_spans
 
     texts = [t for d in data["docs"] for s, e in sentence_spans(d["text"])
              if len(t := d["text"][s:e]) > 20][:args.int8]

@@ -6,10 +6,10 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from .config import Settings
-from .embedding import Embedder, make_embedder
-from .errors import InvalidQuestion
-from .types import Answer, Article, Filters, IndexReport, IndexStatus, Passage, Removal
+from rag.config import Settings
+from rag.errors import InvalidQuestion
+from rag.index import Embedder, make_embedder
+from rag.types import Answer, Article, Filters, IndexReport, IndexStatus, Passage, Removal
 
 
 class Assistant:
@@ -49,8 +49,8 @@ class Assistant:
     @property
     def store(self):
         """The live index generation; reopened when a rebuild has replaced it."""
-        from .engines import open_store
-        from .indexing import check_compatible
+        from rag.index import check_compatible
+        from rag.stores import open_store
 
         with self._lock:
             if self._store is None or not self._store.is_current():
@@ -68,7 +68,7 @@ class Assistant:
             rebuild: Start from an empty index (after changing embedder or chunker).
             show_progress: Show a progress bar while embedding.
         """
-        from .indexing import sync
+        from rag.index import sync
 
         paths = list(paths) if paths else [self.settings.seeds_dir]
         return sync(paths, self.settings, self.embedder, rebuild=rebuild,
@@ -107,13 +107,13 @@ class Assistant:
         Raises:
             ArticleNotFound: no article has exactly that id.
         """
-        from .indexing import remove
+        from rag.index import remove
 
         return remove(self.settings, article_id, delete_file=delete_file)
 
     def retriever(self):
         """A hybrid retriever over the live index generation."""
-        from .retrieval import CrossEncoderReranker, Retriever
+        from rag.answer import CrossEncoderReranker, Retriever
 
         s = self.settings
         if s.reranker and self._reranker is None:
@@ -176,9 +176,63 @@ class Assistant:
 
     def answerer(self):
         """The answer pipeline over the live index, with this assistant's models."""
-        from .answering import Answerer
+        from rag.answer import Answerer
 
         return Answerer(self.retriever(), self.embedder, self.generator, self.settings)
+
+    # -- for the faces: what they need beyond asking and indexing -----------------------
+
+    @property
+    def shared_index(self) -> bool:
+        """Whether the index is on a Milvus server that ``rag index`` jobs write (so a
+        face reads it and does not index its own folder)."""
+        from rag.stores import is_shared
+
+        return is_shared(self.settings.location)
+
+    def check_index(self) -> tuple[str, list[str]]:
+        """The live generation's name and its integrity problems (empty when all is well)."""
+        from rag.stores import open_store
+
+        store = open_store(self.settings.location)
+        return store.generation, store.check()
+
+    def watch(self, paths: Iterable[Path | str], on_change) -> None:
+        """Call ``on_change()`` whenever an article under ``paths`` is added, changed or
+        removed (until interrupted)."""
+        from rag.index import watch
+
+        watch([Path(p) for p in paths], on_change)
+
+    def warm_up(self) -> str | None:
+        """Load the models now (the LLM, the question parser, the reader) so the first
+        question is answered at full speed; returns why the LLM cannot be used, if so."""
+        from rag.answer import warm_up
+
+        problem = self.generator.prepare()
+        warm_up()
+        return problem
+
+    def article_files(self, folder: Path | str) -> list[Path]:
+        """The article files under ``folder`` that indexing reads, sorted."""
+        from rag.ingest import iter_files
+
+        return [path for path, _ in iter_files([Path(folder)])]
+
+    def opening_statements(self, article: Article, limit: int = 25) -> list:
+        """The parsed (spaCy) sentences among the first of ``article`` that are
+        statements (five words or more, ending with a full stop or a closing quote)."""
+        from rag.answer import parse
+        from rag.ingest import sentence_spans
+
+        text, out = article.text, []
+        for s, e in sentence_spans(text):
+            sentence = " ".join(text[s:e].split())
+            if len(sentence.split()) >= 5 and sentence.endswith((".", "\u201d", '"')):
+                out.append(sentence)
+            if len(out) == limit:
+                break
+        return parse(out)
 
     def _check_query(self, query: str) -> str:
         if not isinstance(query, str) or not query.strip():
@@ -196,10 +250,10 @@ class Assistant:
 def make_generator(settings: Settings):
     """The generator the settings name (nothing is loaded or contacted yet)."""
     if settings.llm_urls:
-        from .remote import OpenAIGenerator, api_key
+        from rag.answer import OpenAIGenerator, api_key
 
         return OpenAIGenerator(settings.llm_urls, settings.llm_model, api_key(), settings)
-    from .generation import LlamaGenerator
+    from rag.answer import LlamaGenerator
 
     return LlamaGenerator(settings.model, settings.cache_dir, n_ctx=settings.n_ctx,
                           repeat_penalty=settings.repeat_penalty,

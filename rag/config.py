@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 #: Environment variables that override a setting, and the field each one sets.
 ENV_VARS = {
@@ -114,13 +115,13 @@ class Settings:
     max_answer_tokens: int = 96
     answer_passages: int = 3
     prompt_sentences: int = 5
-    # Measured on all 5,696 answerable SQuAD questions (README, session 3): a chunk past
+    # Measured on all 5,696 answerable SQuAD questions (docs/evaluation.md): a chunk past
     # 5,000 BBC hits scores ~0 anyway; deeper costs time and moves no ranking.
     lexical_depth: int = 5000
     # The gate, chosen on two seeded 1,500-question SQuAD 2.0 samples (seeds 1 and 2):
     # refuses 26% of unanswerable and 10% of answerable questions (see grounding.Gate).
     # Score and cosine were 0.45 / 0.52 for separately embedded sentences; the pooled ones
-    # (rag.pooling) run about 0.07 lower, and 0.42 / 0.45 refuses as those did
+    # (rag.index.pooling) run about 0.07 lower, and 0.42 / 0.45 refuses as those did
     # (`bench/sentence_vectors.py --gate-grid 600 --seed 1`).
     gate_min_score: float = 0.42
     gate_min_overlap: float = 0.25
@@ -129,7 +130,7 @@ class Settings:
     gate_check_negation: bool = True
     # Sentence scores (grounding.sentence_evidence). The article prior 0.2 (was 0.02) made
     # the best sentence come from the right document 86.6% of the time instead of
-    # 84.4-85.4% (seeds 1/2); the others have been unchanged since session 2.
+    # 84.4-85.4% (seeds 1/2); the others were set by hand with the first answer stage.
     evidence_dense_weight: float = 0.5
     passage_rank_penalty: float = 0.02
     article_prior: float = 0.2
@@ -150,7 +151,7 @@ class Settings:
     # A 2,000-token prompt takes ~25 s to read on two cores with a 1B model; 60 s leaves
     # room without leaving a person waiting on a server that hangs.
     llm_timeout: float = 60.0
-    # The reader (rag.reader): a span is an answer when its margin (start + end logit over
+    # The reader (rag.answer.reader): a span is an answer when its margin (start + end logit over
     # the "no answer" score) reaches reader_threshold; those of the first reader_passages
     # retrieved passages that belong to the best article are read, each whole. Chosen on
     # squad_dev.json articles 1-12 (300 questions, seed 0) and news_qa_dev.json
@@ -169,6 +170,23 @@ class Settings:
     # 157 + 25 (158 + 25 without), unanswerable refused 23 + 5 (21 + 3 without); set A 29
     # right + cited either way, 11 of 13 refused (10 without).
     reader_specifics: bool = True
+    # "What did X say?" (answer.speech.quotes): X's statements whose score is within
+    # quote_margin of the best sentence's are candidates (those within half of it are
+    # kept); a statement known only by "..., he said." counts a quarter of it below the
+    # sentence that named him. Set by hand with the quote answers; its cost is measured
+    # only through news_qa_dev's and seed_qa's quote questions (all right and cited).
+    quote_margin: float = 0.3
+    # A quoted sentence is widened to the quotation marks around it within this many
+    # characters of its paragraph (answer.spans.extend_quote): a long quotation is shown
+    # whole, a stray mark far away is not followed.
+    quote_reach: int = 600
+    # A summary's sentences are statements of at least this many words ending in a full
+    # stop: crossheads and captions ("The Crimea issue") are not chosen (answer.shapes).
+    statement_words: int = 6
+    # A body under this many words with no full sentence is skipped as near-empty (a
+    # headline or caption with nothing under it); a one-sentence brief is kept. No
+    # article text the suite indexes is skipped by it (ingest.articles.near_empty).
+    near_empty_words: int = 20
 
     @property
     def location(self) -> str | Path:
@@ -183,8 +201,6 @@ class Settings:
         if self.store:
             store = str(self.store)
             if "://" in store:
-                from .milvus_client import parse
-
                 parse(store)  # ValueError naming the accepted forms
             object.__setattr__(self, "store", store)
         else:
@@ -216,6 +232,11 @@ class Settings:
             raise ValueError("max_article_bytes must be greater than 0")
         if self.top_k < 1:
             raise ValueError("top_k must be greater than 0")
+        for name in ("quote_margin", "quote_reach", "near_empty_words"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be 0 or more")
+        if self.statement_words < 1:
+            raise ValueError("statement_words must be 1 or more")
         if self.candidates < 1:
             raise ValueError("candidates must be greater than 0")
         for name in ("dense_weight", "phrase_weight", "coverage_weight", "sentence_weight",
@@ -254,3 +275,72 @@ class Settings:
         """A copy with the non-None ``changes`` applied."""
         known = {f.name for f in fields(self)}
         return replace(self, **{k: v for k, v in changes.items() if v is not None and k in known})
+
+
+# -- where a Milvus index lives (read by Settings and by rag.stores) -------------------
+
+SCHEMES = ("milvus://", "milvus+https://", "milvus-lite://")
+DEFAULT_COLLECTION = "rag_news"
+
+
+def is_milvus(location: object) -> bool:
+    return isinstance(location, str) and location.startswith(SCHEMES)
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where a Milvus index lives: ``uri`` as the user wrote it, ``endpoint`` as
+    MilvusClient takes it, the collections' common ``name``."""
+
+    uri: str
+    endpoint: str
+    name: str
+    lite: bool
+
+    @property
+    def chunks(self) -> str:
+        return f"{self.name}_chunks"
+
+    @property
+    def sentences(self) -> str:
+        return f"{self.name}_sentences"
+
+    @property
+    def records(self) -> str:
+        return f"{self.name}_records"
+
+    def with_name(self, name: str) -> Address:
+        uri = f"{self.uri.partition('#')[0]}#{name}" if self.lite \
+            else self.uri.rsplit("/", 1)[0] + "/" + name
+        return Address(uri, self.endpoint, name, self.lite)
+
+
+def parse(location: str) -> Address:
+    """The address a ``milvus://``, ``milvus+https://`` or ``milvus-lite://`` URI names.
+
+    Raises:
+        ValueError: the URI is not one of those forms.
+    """
+    import re
+
+    def checked(name: str) -> str:
+        name = name or DEFAULT_COLLECTION
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,200}", name):
+            raise ValueError(f"{name!r} is not a Milvus collection name (letters, digits and "
+                             "underscores, not starting with a digit)")
+        return name
+
+    if location.startswith("milvus-lite://"):
+        rest, _, name = location[len("milvus-lite://"):].partition("#")
+        if not rest:
+            raise ValueError("milvus-lite:// needs a path, e.g. milvus-lite://index.db")
+        path = Path(rest).expanduser()
+        path = path if path.suffix == ".db" else path / "milvus.db"
+        return Address(location, str(path.resolve()), checked(name), True)
+    parts = urlsplit(location)
+    if parts.scheme not in ("milvus", "milvus+https") or not parts.hostname:
+        raise ValueError(f"{location!r} is not milvus://host:port/collection, "
+                         "milvus+https://host:port/collection or milvus-lite://path")
+    http = "https" if parts.scheme == "milvus+https" else "http"
+    return Address(location, f"{http}://{parts.hostname}:{parts.port or 19530}",
+                   checked(parts.path.strip("/")), False)

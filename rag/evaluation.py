@@ -7,15 +7,14 @@ import hashlib
 import json
 import random
 import re
-import string
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .config import Settings
-from .embedding import Embedder
-from .errors import RagError
-from .indexing import index_signature, sync
+from rag.config import Settings
+from rag.errors import RagError
+from rag.index import Embedder, index_signature, sync
+from rag.text import normalize_answer, span_scores  # noqa: F401 - part of this API
 
 
 def load_eval_file(path: Path | str) -> dict:
@@ -34,15 +33,6 @@ def load_eval_file(path: Path | str) -> dict:
     return data
 
 
-_PUNCTUATION = set(string.punctuation) | set("\u2018\u2019\u201c\u201d")
-
-
-def normalize_answer(text: str) -> str:
-    """SQuAD-style: lower case, no punctuation, no articles, white space folded."""
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in _PUNCTUATION)
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
 
 
 def sample(questions: list[dict], limit: int | None, seed: int) -> list[dict]:
@@ -88,7 +78,7 @@ def prepare_index(data: dict, data_path: Path, settings: Settings, embedder: Emb
         root = settings.cache_dir / "eval" / key
     from dataclasses import replace
 
-    from .milvus_client import is_milvus, parse
+    from rag.config import is_milvus, parse
 
     if is_milvus(settings.store):  # the cache key names a collection on that server
         address = parse(settings.store)
@@ -176,7 +166,7 @@ def eval_answers(ask: Callable, questions: list[dict], show_progress: bool = Fal
     """
     from tqdm import tqdm
 
-    from .types import Turn
+    from rag.types import Turn
 
     log = []
     for q in tqdm(questions, desc="answers", unit="q", disable=not show_progress):
@@ -253,20 +243,6 @@ def _grade(log: list) -> dict:
         "modes": {m: sum(1 for _, a in log if a.mode == m)
                   for m in ("generated", "extractive", "refused")},
     }
-
-
-def span_scores(span: str, gold: list[str]) -> tuple[float, float]:
-    """SQuAD exact match and token F1 of a direct answer against the best gold answer."""
-    best_em, best_f1 = 0.0, 0.0
-    predicted = normalize_answer(span).split()
-    for g in gold:
-        truth = normalize_answer(g).split()
-        best_em = max(best_em, float(predicted == truth and bool(truth)))
-        common = sum(min(predicted.count(w), truth.count(w)) for w in set(predicted))
-        if common:
-            p, r = common / len(predicted), common / len(truth)
-            best_f1 = max(best_f1, 2 * p * r / (p + r))
-    return best_em, best_f1
 
 
 _CONTROL = re.compile(r"</?[a-z_]+>|<\|[^|]*\|>|\[/?INST\]|</?s>|<start_of_turn>|<end_of_turn>|"

@@ -1,4 +1,5 @@
-"""Words as every stage counts them: one tokenizer, one stopword list, one stemmer, IDF.
+"""Words as every stage counts them: one tokenizer, one stemmer, IDF (the word lists are
+``rag.lexicon``'s), and answers compared as SQuAD compares them.
 
 Retrieval (the focus signal, the coverage of the query's words), the gate, the sentence
 scores and the citation check all use these, so "the same word" means the same thing
@@ -13,26 +14,12 @@ from __future__ import annotations
 
 import math
 import re
+import string
 from functools import lru_cache
 
+from rag.lexicon import QUESTION_WORDS, STOPWORDS
+
 WORD = re.compile(r"\w+", re.UNICODE)
-
-# Common English function words; they add noise to an OR query and cost time.
-STOPWORDS = frozenset("""
-a about above after again against all am an and any are as at be because been before being
-below between both but by can could did do does doing down during each few for from further
-had has have having he her here hers herself him himself his how i if in into is it its
-itself just me more most my myself no nor not now of off on once only or other our ours
-ourselves out over own same she should so some such than that the their theirs them
-themselves then there these they this those through to too under until up very was we were
-what when where which while who whom why will with would you your yours yourself yourselves
-s t don doesn didn isn wasn aren weren wouldn shouldn couldn ve ll re d m o y
-""".split())
-
-# Question words that say what kind of answer is wanted, not what it is about.
-QUESTION_WORDS = frozenset("what which who whom whose when where why how many much "
-                           "did does do say said tell told".split())
-
 
 def words(text: str) -> list[str]:
     """The text's words, lower-cased (letters, digits and underscores)."""
@@ -109,3 +96,30 @@ def occurrences(text: str, stems: list[str]):
 def idf_weight(total: int, df: int) -> float:
     """BM25's IDF of a word found in ``df`` of ``total`` chunks (never negative)."""
     return math.log(1 + (total - df + 0.5) / (df + 0.5))
+
+
+# -- answers compared as SQuAD compares them --------------------------------------------
+
+_PUNCTUATION = set(string.punctuation) | set("\u2018\u2019\u201c\u201d")
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD-style: lower case, no punctuation, no articles, white space folded."""
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in _PUNCTUATION)
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+def span_scores(span: str, gold: list[str]) -> tuple[float, float]:
+    """SQuAD exact match and token F1 of a direct answer against the best gold answer."""
+    best_em, best_f1 = 0.0, 0.0
+    predicted = normalize_answer(span).split()
+    for g in gold:
+        truth = normalize_answer(g).split()
+        best_em = max(best_em, float(predicted == truth and bool(truth)))
+        common = sum(min(predicted.count(w), truth.count(w)) for w in set(predicted))
+        if common:
+            p, r = common / len(predicted), common / len(truth)
+            best_f1 = max(best_f1, 2 * p * r / (p + r))
+    return best_em, best_f1

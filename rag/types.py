@@ -83,7 +83,7 @@ class Skipped:
 @dataclass(frozen=True)
 class IndexReport:
     """What one ``index`` run changed. ``sentences_embedded`` counts the sentences of the
-    embedded chunks, whose vectors came from the same pass (``rag.pooling``)."""
+    embedded chunks, whose vectors came from the same pass (``rag.index.pooling``)."""
 
     added: int = 0
     changed: int = 0
@@ -175,7 +175,8 @@ class Answer:
     many question, verbatim from the first cited sentence (None otherwise). ``notice``
     says, for a person, why the answer is not what it would normally be ("the model
     server is down, so this quotes the articles"); ``fault`` names the error behind it
-    (``"ModelServerDown"``, ``"ModelServerTimeout"``, ``"ModelServerReply"``) or is "".
+    (``"ModelServerDown"``, ``"ModelServerTimeout"``, ``"ModelServerReply"``) or is "", and
+    ``fault_message`` is that error's message ("The model server at ... is down ...").
     """
 
     text: str
@@ -187,6 +188,7 @@ class Answer:
     kind: str = "other"
     notice: str = ""
     fault: str = ""
+    fault_message: str = ""
 
     @property
     def refused(self) -> bool:

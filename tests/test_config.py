@@ -18,7 +18,7 @@ def test_a_bad_setting_is_named(field, value, message):
 
 
 def test_the_pipeline_reads_its_thresholds_from_settings():
-    from rag.grounding import Gate, Scoring
+    from rag.answer.citations import Gate, Scoring
 
     s = Settings(gate_min_dense=0.6, article_prior=0.3, follow_up_boost=0.1)
     assert Gate.from_settings(s).min_dense == 0.6 and Gate().min_dense == 0.45

@@ -234,19 +234,19 @@ def choose(page, label: str) -> None:
 
 
 def indexed_ids(tmp) -> set[str]:
-    from rag.engines import open_store
+    from rag.stores.opening import open_store
 
     return set(open_store(tmp / "index").articles(with_text=False))
 
 
 def indexed_paths(tmp) -> set[str]:
-    from rag.engines import open_store
+    from rag.stores.opening import open_store
 
     return {a.path for a in open_store(tmp / "index").articles(with_text=False).values()}
 
 
 def index_check(tmp) -> list[str]:
-    from rag.engines import open_store
+    from rag.stores.opening import open_store
 
     return open_store(tmp / "index").check()
 
@@ -324,7 +324,7 @@ def test_browser_shows_what_rag_index_did_in_a_shell(server, tmp_path):
         articles_tab(page)
         write(seeds / "shell.txt", "Tram news\n\ndate 2025-06-04 A tram line to the port "
               "opens in June, the council said.\n")
-        subprocess.run([sys.executable, "-m", "rag.cli", "index", str(seeds), "--index-dir",
+        subprocess.run([sys.executable, "-m", "rag.serve.cli", "index", str(seeds), "--index-dir",
                         str(tmp / "index")], cwd=ROOT, check=True, capture_output=True,
                        env={**os.environ, "RAG_CACHE_DIR": str(tmp / "cache")})
         expect(page.get_by_role("gridcell", name="Tram news")).to_be_visible(timeout=20_000)

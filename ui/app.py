@@ -20,9 +20,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from rag import Assistant, RagError
-from rag.config import SUPPORTED_SUFFIXES
-from rag.types import Answer, Filters, Progress, Turn
+from rag import SUPPORTED_SUFFIXES, Answer, Assistant, Filters, Progress, RagError, Turn
 
 from .articles import Library, Pending
 from .render import answer_text, escape, heading, literal, plain_answer, render_answer

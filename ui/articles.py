@@ -16,10 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from rag import Assistant, RagError
-from rag.articles import iter_files
-from rag.config import SUPPORTED_SUFFIXES
-from rag.types import Article
+from rag import SUPPORTED_SUFFIXES, Article, Assistant, RagError
 
 from .examples import KINDS, Offer, main_speaker  # noqa: F401
 from .render import escape, heading
@@ -109,7 +106,7 @@ class Library:
             except RagError:
                 return []
             out: list[str] = []
-            offers = [Offer(a) for a in full]
+            offers = [Offer(a, self.bot.opening_statements) for a in full]
             asked: dict[str, bool] = {}  # each question is asked once
 
             def answered(question: str, quoting: str, offer: Offer, kind: str) -> bool:
@@ -225,7 +222,7 @@ class Library:
     def _contents(self) -> dict[str, Path]:
         """The seeds folder's supported files by the sha256 of their content."""
         out = {}
-        for path, _ in iter_files([self.seeds_dir]):
+        for path in self.bot.article_files(self.seeds_dir):
             try:
                 out.setdefault(hashlib.sha256(path.read_bytes()).hexdigest(), path)
             except OSError:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from rag.types import Article
+from rag import Article, lexicon
 
 from .render import heading
 
@@ -22,9 +22,6 @@ KINDS = {"quote": ("quote",), "typed": ("number", "when", "who"), "summary": ("s
 READ_SENTENCES = 25
 #: Longest subject a question repeats ("the Rotterdam port authority").
 SUBJECT_TOKENS = 6
-# Verbs whose date is when something was said, not when it happened.
-_SAYING = frozenset("say tell add warn argue claim note announce insist report".split())
-_PRONOUNS = frozenset("he she it they we i you this that these those there".split())
 _DATE_WORD = re.compile(r"\b(?:\d{4}|January|February|March|April|May|June|July|August|"
                         r"September|October|November|December|Monday|Tuesday|Wednesday|"
                         r"Thursday|Friday|Saturday|Sunday)\b")
@@ -47,21 +44,6 @@ def candidates(article: Article, docs=None) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
-def opening_sentences(text: str, limit: int = READ_SENTENCES) -> list[str]:
-    """The article's first sentences that are statements (a word count and a full stop),
-    for parsing."""
-    from rag.chunking import sentence_spans
-
-    out = []
-    for s, e in sentence_spans(text):
-        sentence = " ".join(text[s:e].split())
-        if len(sentence.split()) >= 5 and sentence.endswith((".", "\u201d", '"')):
-            out.append(sentence)
-        if len(out) == limit:
-            break
-    return out
-
-
 def _words(tokens) -> str:
     return "".join(t.text_with_ws for t in tokens).strip().rstrip(",;:")
 
@@ -70,7 +52,7 @@ def _subject(verb):
     """The verb's subject when a question can repeat it: a short noun phrase, not a
     pronoun or a clause."""
     subj = next((c for c in verb.children if c.dep_ == "nsubj"), None)
-    if subj is None or subj.lower_ in _PRONOUNS or subj.pos_ not in ("PROPN", "NOUN"):
+    if subj is None or subj.lower_ in lexicon.NOT_SUBJECTS or subj.pos_ not in ("PROPN", "NOUN"):
         return None
     tokens = list(subj.subtree)
     if len(tokens) > SUBJECT_TOKENS or any(t.is_punct for t in tokens):
@@ -105,7 +87,7 @@ def count_question(doc) -> str | None:
         if num.dep_ != "nummod" or not num.like_num or noun.tag_ != "NNS":
             continue
         verb = noun.head
-        if verb.tag_ != "VBD" or verb.lemma_.lower() in _SAYING:
+        if verb.tag_ != "VBD" or verb.lemma_.lower() in lexicon.SAYING:
             continue
         if noun.dep_ == "nsubj" and num.i < noun.i:
             rest = _clause_end(doc[noun.i:])
@@ -131,7 +113,7 @@ def date_question(doc) -> str | None:
     names a year, month or day ("Moscow annexed the peninsula in 2014." -> "When did
     Moscow annex the peninsula?")."""
     for verb in doc:
-        if verb.tag_ != "VBD" or verb.lemma_.lower() in _SAYING:
+        if verb.tag_ != "VBD" or verb.lemma_.lower() in lexicon.SAYING:
             continue
         dated = [t for c in verb.children if c.dep_ in ("prep", "npadvmod")
                  for t in c.subtree if t.ent_type_ == "DATE"]
@@ -152,19 +134,20 @@ class Offer:
     """The example questions one article offers, by kind; counts and dates are made when
     first asked for (they need its opening sentences parsed). ``used``: the kinds shown."""
 
-    def __init__(self, article: Article):
+    def __init__(self, article: Article, parse=None):
+        """``parse(article, limit)``: the article's opening statements parsed
+        (``Assistant.opening_statements``); without it, no counts or dates are offered."""
         self.article = article
+        self._parse = parse
         self.used: set[str] = set()
         self._made = candidates(article)
         self._parsed = False
 
     def questions(self, kind: str) -> list[tuple[str, str]]:
         if kind == "typed" and not self._parsed:
-            from rag import nlp
-
             self._parsed = True
             try:
-                docs = nlp.parse(opening_sentences(self.article.text))
+                docs = self._parse(self.article, READ_SENTENCES) if self._parse else []
             except Exception:  # no parser: no counts or dates; the other kinds stay
                 docs = []
             self._made["typed"] = candidates(self.article, docs)["typed"]
@@ -172,14 +155,11 @@ class Offer:
 
 
 # A person named as the one speaking: "Mr Brown said", "said Gordon Brown", "Lavrov told".
-_TITLED = r"(?:Mr|Mrs|Ms|Dr|Prof|Sir|Lord|Lady|President|Chancellor|Minister)\.? [A-Z]\w+"
+_TITLED = rf"(?:{'|'.join(lexicon.TITLES)})\.? [A-Z]\w+"
 _NAME = r"[A-Z][a-z]\w+(?: [A-Z][a-z]\w+){0,2}"
-_SAYS = r"(?:said|says|told|added|warned|argued)"
+_SAYS = rf"(?:{'|'.join(lexicon.SAID_FORMS)})"
 _SPEAKER = re.compile(rf"\b({_TITLED}|{_NAME}) {_SAYS}\b|\b{_SAYS} ({_TITLED}|{_NAME})\b")
-_HONORIFIC = ("Mr ", "Mrs ", "Ms ", "Dr ")
-_NOT_NAMES = frozenset("""He She It They We I You This That These Those There The A An But And
-Yet So If When While Officials Police Analysts Critics Experts Sources Reports Ministers
-Government Company Spokesman Spokeswoman""".split())
+_HONORIFIC = tuple(f"{h} " for h in lexicon.HONORIFICS)
 
 
 def speakers(text: str) -> list[str]:
@@ -190,7 +170,7 @@ def speakers(text: str) -> list[str]:
     for m in _SPEAKER.finditer(text):
         name = m[1] or m[2]
         before = text[max(0, m.start() - 4):m.start()].lower()
-        if name.split()[0] in _NOT_NAMES or before.endswith("the "):
+        if name.split()[0] in lexicon.NOT_NAMES or before.endswith("the "):
             continue
         forms.setdefault(name.split()[-1], Counter())[name] += 1
     ranked = sorted(forms, key=lambda k: -sum(forms[k].values()))  # stable: first named

@@ -6,17 +6,13 @@ import html
 import re
 from pathlib import Path
 
-from rag.types import Answer, Citation, Filters, Passage
+from rag import Answer, Citation, Filters, Passage, lexicon
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]#|!~])")
 #: Longest passage excerpt shown under a refusal (whole sentences up to this length).
 EXCERPT_CHARS = 320
 #: Longest heading made from an untitled article's opening words.
 TITLE_CHARS = 60
-# Words a heading cut from a sentence should not end on ("... said on Thursday that").
-_DANGLING = frozenset("a an the and or but nor that which who whom whose to of on in at by "
-                      "for from with as into than after before about over was were is are "
-                      "be been has have had its their his her".split())
 
 
 def escape(text: str) -> str:
@@ -57,7 +53,7 @@ def heading(title: str, path: str = "") -> str:
         cut = shown[:TITLE_CHARS + 1]
         shown = cut[:cut.rfind(" ")] if " " in cut else cut[:TITLE_CHARS]
     kept = shown.split()
-    while kept and (kept[-1].lower().strip(",;:-\u2013\u2014") in _DANGLING
+    while kept and (kept[-1].lower().strip(",;:-\u2013\u2014") in lexicon.DANGLING
                     or not kept[-1].strip(",;:-\u2013\u2014")):
         kept.pop()
     shown = " ".join(kept).rstrip(",;:-\u2013\u2014 ")

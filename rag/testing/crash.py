@@ -3,8 +3,9 @@
 Each trial mutates a folder of generated articles (a random mix of additions, changes and
 deletions), measures the rebuild it needs on a copy of the index (the "after" state), then
 runs the same rebuild on another copy and kills it: by a timer at a random moment of the
-run, or at a random line of ``rag/embedded_write.py`` (the commit). The killed index must open, pass
-``Store.check()`` and equal the state before or the state after - nothing in between.
+run, or at a random line of ``rag/stores/embedded_write.py`` (the commit). The killed index
+must open, pass ``Store.check()`` and equal the state before or the state after - nothing in
+between.
 Used by ``tests/reliability/test_crash.py`` (a few trials) and ``bench/crash.py`` (100).
 The killed process is ``python -m rag.testing.index_worker``.
 """
@@ -20,9 +21,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.engines import open_store
-
-from .corpus import ROOT, write_news
+from rag.stores.opening import open_store
+from rag.testing.corpus import ROOT, write_news
 
 WORKER = [sys.executable, "-m", "rag.testing.index_worker"]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -208,7 +208,7 @@ class MilvusTrials(Trials):
     """
 
     def __init__(self, workdir: Path, seed: int, port: int, start_articles: int = 40):
-        from .milvus import fresh_uri
+        from rag.testing.milvus import fresh_uri
 
         self._articles(workdir, seed, start_articles, trials=40)
         self.victim = fresh_uri(port, "crash")

@@ -3,8 +3,8 @@
     python -m rag.testing.index_worker LOCATION ARTICLES [--die-at-line N | --count-lines]
 
 LOCATION is an index directory or a Milvus URI. ``--die-at-line N`` sends this process
-SIGKILL at the N-th line executed in the engine's writer (``rag/embedded_write.py`` or
-``rag/milvus_write.py``) from the moment ``write_generation`` starts (the code that writes
+SIGKILL at the N-th line executed in the engine's writer (``rag/stores/embedded_write.py`` or
+``rag/stores/milvus_write.py``) from the moment ``write_generation`` starts (the code that writes
 a new generation and switches to it), so a sweep over N kills the run at every step of
 the commit, not only where a timer happens to land.
 ``--count-lines`` runs to the end and prints how many such lines there were.
@@ -15,23 +15,23 @@ import signal
 import sys
 
 from rag.config import Settings
-from rag.indexing import sync
+from rag.index.build import sync
 from rag.testing.fakes import FakeEmbedder
 
 
 def writer_file(location: str) -> str:
     if location.startswith("milvus"):
-        from rag import milvus_write
+        from rag.stores import milvus_write
 
         return milvus_write.__file__
-    from rag import embedded_write
+    from rag.stores import embedded_write
 
     return embedded_write.__file__
 
 
 def trace_store_lines(on_line, store_file: str):
-    """Call ``on_line()`` at every line executed in rag/embedded_write.py once write_generation
-    has been entered (in this thread)."""
+    """Call ``on_line()`` at every line executed in ``store_file`` (the engine's writer) once
+    write_generation has been entered (in this thread)."""
     started = False
 
     def local(frame, event, arg):

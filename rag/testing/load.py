@@ -20,7 +20,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .corpus import write_news
+from rag.testing.corpus import write_news
 
 SOURCE = re.compile(r"^\[\d+\] .*? \((?:\d{4}-\d{2}-\d{2}|undated)\) ([^\s:]+): ", re.MULTILINE)
 SEED_QUESTIONS = ["What did Rutte say?", "What did Lavrov say?", "When did Moscow annex Crimea?",
@@ -199,7 +199,7 @@ def model_questions(articles: list[Path], n: int, seed: int = 0) -> list[str]:
 
 
 def run_openai_load(url: str, questions: list[str], clients: int, key: str = "none") -> dict:
-    """``clients`` sessions of the ``openai`` client share ``questions`` through the app's
+    """``clients`` chat sessions of the ``openai`` client share ``questions`` through the app's
     ``/v1/chat/completions``; latency p50/p95, throughput and how each was answered."""
     import openai
 

@@ -9,7 +9,7 @@ import time
 import uuid
 from pathlib import Path
 
-from .server import free_port
+from rag.testing.server import free_port
 
 
 def available() -> str | None:

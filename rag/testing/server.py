@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from .corpus import ROOT, SEED
+from rag.testing.corpus import ROOT, SEED
 
 
 def free_port() -> int:
@@ -27,7 +27,7 @@ def start_server(tmp, *extra, articles=()):
     env = {**os.environ, "RAG_CACHE_DIR": str(tmp / "cache"), "PYTHONUNBUFFERED": "1"}
     log = open(tmp / "serve.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "serve", "--index-dir", str(tmp / "index"),
+        [sys.executable, "-m", "rag.serve.cli", "serve", "--index-dir", str(tmp / "index"),
          "--seeds", str(seeds), "--port", str(port), *extra],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"

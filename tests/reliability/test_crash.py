@@ -5,9 +5,9 @@ import sqlite3
 import pytest
 from conftest import write
 
-from rag.embedded import current_generation
-from rag.engines import open_store
-from rag.indexing import sync
+from rag.index.build import sync
+from rag.stores.embedded import current_generation
+from rag.stores.opening import open_store
 from rag.testing.crash import Trials
 
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rag import Assistant, Settings
-from rag.articles import read_file
+from rag.ingest.articles import read_file
 from rag.testing.hostile import make_corpus
 from rag.types import Filters
 
@@ -122,7 +122,7 @@ def test_planted_instructions_change_no_answer_with_the_real_models(tmp_path):
     st.builds(lambda w, n: (w + " ") * n, st.text(min_size=1, max_size=30), st.integers(1, 4000)),
     st.builds(lambda w: w * 3000, st.text(min_size=1, max_size=5))))  # one endless 'word'
 def test_fuzzed_huge_text_chunks_fit_the_window_with_exact_offsets(text):
-    from rag.chunking import chunk_article
+    from rag.ingest.chunking import chunk_article
     from rag.types import Article
 
     count = FakeEmbedder().count_tokens

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rag import Answer, Assistant, Settings
-from rag.answering import OFF_LIMITS
+from rag.answer.answerer import OFF_LIMITS
 from rag.errors import InvalidQuestion
 from ui.app import ChatApp
 
