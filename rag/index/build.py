@@ -3,7 +3,7 @@
 A file's content hash decides whether it is new, changed, unchanged or deleted; only new
 and changed files are read and chunked, and only chunks the index does not already hold
 (same article, offsets, text and sentences) are embedded. One run writes one new
-generation of the index (see ``store.py``), so a crash leaves the previous one whole.
+generation of the index (see ``rag.stores``), so a crash leaves the previous one whole.
 """
 
 from __future__ import annotations

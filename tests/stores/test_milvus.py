@@ -1,7 +1,7 @@
 """The Milvus engine against a real ``milvus-lite server``: what only it has (a server that
 can be down, the lock record, a shared index), and a whole question asked on it.
 
-The behaviour both engines share is tested on both in test_store.py and test_indexing.py.
+The behaviour both engines share is tested on both in test_base.py and index/test_build.py.
 """
 
 import json
