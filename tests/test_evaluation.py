@@ -95,20 +95,32 @@ def test_eval_answers_grades_answers_refusals_citations_and_follow_ups():
     assert result["modes"] == {"generated": 1, "extractive": 1, "refused": 2}
 
 
-def test_broken_answers_are_counted_by_the_rules():
+SOURCE = "We only target military goals or civilian sites used by the military."
+
+
+@pytest.mark.parametrize("text, mode, reason", [
+    ("\u201cWe only target military goals or civilian sites used by the\u2026. [1]", "generated",
+     "an ellipsis the sources do not have"),
+    ("\u201cWe only target military goals or civilian sites used by the\u2026. [1]", "generated",
+     "unbalanced quotation marks"),
+    ("Yes <end_of_turn> [1]", "generated", "template or control tokens"),
+    ("They only target military goals [1]", "generated", "cut off"),
+])
+def test_broken_answers_are_counted_by_the_rules(text, mode, reason):
     from rag.evaluation import broken
 
-    source = cite("a", "We only target military goals or civilian sites used by the military.")
-    cut = answer("\u201cWe only target military goals or civilian sites used by the\u2026. [1]",
-                 "generated", (source,))
-    assert "an ellipsis the sources do not have" in broken(cut)
-    assert "unbalanced quotation marks" in broken(cut)
-    tokens = answer("Yes <end_of_turn> [1]", "generated", (source,))
-    assert "template or control tokens" in broken(tokens)
-    stopped = answer("They only target military goals [1]", "generated", (source,))
-    assert broken(stopped) and broken(stopped)[0].startswith("cut off")
-    whole = answer(f"\u201c{source.quote}\u201d [1]", "extractive", (source,))
-    assert broken(whole) == []
+    found = broken(answer(text, mode, (cite("a", SOURCE),)))
+    assert any(r.startswith(reason) for r in found), found
+
+
+@pytest.mark.parametrize("quote", [
+    SOURCE,
     # A source sentence that ends in a reference mark is whole when quoted to its end.
-    wiki = cite("b", "A recipient could only decline after being announced.:245")
-    assert broken(answer(f"{wiki.quote} [1]", "extractive", (wiki,))) == []
+    "A recipient could only decline after being announced.:245",
+])
+def test_a_whole_quoted_sentence_is_not_broken(quote):
+    from rag.evaluation import broken
+
+    source = cite("a", quote)
+    text = f"\u201c{source.quote}\u201d [1]" if quote == SOURCE else f"{source.quote} [1]"
+    assert broken(answer(text, "extractive", (source,))) == []
