@@ -49,6 +49,28 @@ NOT_NAMES = frozenset(w.capitalize() for w in NOT_SUBJECTS) | _set("""The A An B
 If When While Officials Police Analysts Critics Experts Sources Reports Ministers Government
 Company Spokesman Spokeswoman""")
 
+#: A person pronoun a follow-up may use for someone named before, and its possessive.
+FOLLOW_UP_PERSON = _set("he she him")
+FOLLOW_UP_POSSESSIVE = _set("his")
+
+# -- dates, times and numbers ----------------------------------------------------------
+
+#: Month names, and with their abbreviations.
+MONTH_NAMES = _set("""january february march april may june july august september october
+november december""")
+MONTHS = MONTH_NAMES | _set("jan feb mar apr jun jul aug sep sept oct nov dec")
+#: Days of the week.
+WEEKDAYS = _set("monday tuesday wednesday thursday friday saturday sunday")
+#: Words that name a time or a span of time.
+TIME_WORDS = _set("""year years month months week weeks day days decade decades century
+centuries spring summer autumn fall winter yesterday today tomorrow ago night morning evening
+afternoon weekend season""")
+#: Numbers written as words.
+NUMBER_WORDS = _set("""one two three four five six seven eight nine ten eleven twelve
+thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty
+seventy eighty ninety hundred hundreds thousand thousands million millions billion billions
+trillion dozen dozens half third quarter""")
+
 # -- verbs of saying -------------------------------------------------------------------
 
 #: Reporting verbs (lemmas): the verbs news writing attributes speech with.

@@ -22,9 +22,8 @@ KINDS = {"quote": ("quote",), "typed": ("number", "when", "who"), "summary": ("s
 READ_SENTENCES = 25
 #: Longest subject a question repeats ("the Rotterdam port authority").
 SUBJECT_TOKENS = 6
-_DATE_WORD = re.compile(r"\b(?:\d{4}|January|February|March|April|May|June|July|August|"
-                        r"September|October|November|December|Monday|Tuesday|Wednesday|"
-                        r"Thursday|Friday|Saturday|Sunday)\b")
+_DATE_WORD = re.compile(r"\b(?:\d{4}|" + "|".join(
+    w.capitalize() for w in sorted(lexicon.MONTH_NAMES | lexicon.WEEKDAYS)) + r")\b")
 
 
 def candidates(article: Article, docs=None) -> dict[str, list[tuple[str, str]]]:

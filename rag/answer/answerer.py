@@ -27,7 +27,15 @@ from rag.answer.shapes import Shaped, shape
 from rag.config import Settings
 from rag.errors import ModelServerError
 from rag.index import Embedder
-from rag.lexicon import META_WORDS, PERSON_PRONOUNS_ANY, QUESTION_WORDS, REFERRING, STOPWORDS
+from rag.lexicon import (
+    FOLLOW_UP_PERSON,
+    FOLLOW_UP_POSSESSIVE,
+    META_WORDS,
+    PERSON_PRONOUNS_ANY,
+    QUESTION_WORDS,
+    REFERRING,
+    STOPWORDS,
+)
 from rag.text import content_stems, words
 from rag.types import Answer, Filters, Passage, Progress, turns
 
@@ -416,7 +424,8 @@ def _cited(grounds: Grounds, shaped: Shaped) -> list:
 
 #: The kinds the reader answers (the rest: what someone said, overviews and summaries).
 READ = frozenset({"who", "when", "where", "number", "why", "other"})
-_HE = re.compile(r"\b(he|she|him)\b|\b(his)\b", re.IGNORECASE)
+_HE = re.compile(rf"\b({'|'.join(sorted(FOLLOW_UP_PERSON))})\b"
+                 rf"|\b({'|'.join(sorted(FOLLOW_UP_POSSESSIVE))})\b", re.IGNORECASE)
 
 
 def as_named(question: str, person: str) -> str:

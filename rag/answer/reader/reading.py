@@ -16,29 +16,19 @@ from dataclasses import dataclass
 
 from rag.answer.citations import Verified, citation
 from rag.answer.spans import extend_quote, holds, neighbourhood
+from rag.lexicon import MONTHS, NUMBER_WORDS, TIME_WORDS, WEEKDAYS
 from rag.types import Passage
 
-_MONTHS = ("january february march april may june july august september october november "
-           "december jan feb mar apr jun jul aug sep sept oct nov dec")
-_DAYS = "monday tuesday wednesday thursday friday saturday sunday"
-_TIMES = ("year years month months week weeks day days decade decades century centuries "
-          "spring summer autumn fall winter yesterday today tomorrow ago night morning "
-          "evening afternoon weekend season")
-_NUMBERS = ("one two three four five six seven eight nine ten eleven twelve thirteen "
-            "fourteen fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty "
-            "sixty seventy eighty ninety hundred hundreds thousand thousands million "
-            "millions billion billions trillion dozen dozens half third quarter")
 
-
-def _any_word(words: str) -> str:
-    return r"\b(?:" + "|".join(words.split()) + r")\b"
+def _any_word(*lists: frozenset[str]) -> str:
+    return r"\b(?:" + "|".join(sorted(set().union(*lists), key=len, reverse=True)) + r")\b"
 
 
 #: What a span must hold to answer a question of each kind (``questions.classify``'s kinds):
 #: a when-question's span a date or a time word, a how-many/how-much one's a number.
 CHECKS = {
-    "when": re.compile(r"\d|" + _any_word(f"{_MONTHS} {_DAYS} {_TIMES}"), re.IGNORECASE),
-    "number": re.compile(r"\d|" + _any_word(_NUMBERS), re.IGNORECASE),
+    "when": re.compile(r"\d|" + _any_word(MONTHS, WEEKDAYS, TIME_WORDS), re.IGNORECASE),
+    "number": re.compile(r"\d|" + _any_word(NUMBER_WORDS), re.IGNORECASE),
 }
 
 
