@@ -130,3 +130,17 @@ def test_real_embedder_on_the_seed_article(tmp_path):
     again = subprocess.run([*run, "index", str(folder), "--index-dir", index_dir, "--json"],
                            capture_output=True, text=True, check=True, timeout=600)
     assert json.loads(again.stdout)["articles"]["unchanged"] == 1
+
+
+LONG = ("In contrast, NATO Secretary-General Mark Rutte said on Thursday it was Moscow, not "
+        "Kiev, that needed to move forward in negotiations. \u201cThe balls are clearly in the "
+        "Russian court now,\u201d Rutte told reporters at the White House after meeting Trump.")
+
+
+@pytest.mark.parametrize("text, limit, shown", [
+    ("Short one.", 200, "Short one."),
+    (LONG, 200, LONG.split(" \u201c")[0] + " \u2026"),  # ends with its first sentence
+    ("word " * 60, 200, ("word " * 40).strip() + " \u2026"),  # no sentence end: at a word
+])
+def test_passages_are_cut_after_a_sentence_or_a_word_never_inside_one(text, limit, shown):
+    assert cli_module._excerpt(text, limit) == shown
