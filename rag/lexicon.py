@@ -50,7 +50,7 @@ If When While Officials Police Analysts Critics Experts Sources Reports Minister
 Company Spokesman Spokeswoman""")
 
 #: A person pronoun a follow-up may use for someone named before, and its possessive.
-FOLLOW_UP_PERSON = _set("he she him")
+FOLLOW_UP_PERSON = PERSON_PRONOUNS | _set("him")
 FOLLOW_UP_POSSESSIVE = _set("his")
 
 # -- dates, times and numbers ----------------------------------------------------------

@@ -55,6 +55,23 @@ class Passage:
     article: Article
     score: float
 
+    def excerpt(self, limit: int) -> str:
+        """The passage's first whole sentences up to ``limit`` characters, with an ellipsis
+        when the passage goes on; a first sentence longer than that is cut at a word and
+        marked with an ellipsis, never mid-word."""
+        text = self.article.text
+        spans = list(self.chunk.sentences) or [(self.chunk.start, self.chunk.end)]
+        end = spans[0][1]
+        for _, e in spans[1:]:
+            if e - spans[0][0] > limit:
+                break
+            end = e
+        shown = " ".join(text[spans[0][0]:end].split())
+        if len(shown) <= limit:
+            return shown + (" \u2026" if end < self.chunk.end else "")
+        cut = shown.rfind(" ", 0, limit)
+        return shown[:cut if cut > 0 else limit].rstrip(" ,;:") + " \u2026"
+
     def to_dict(self) -> dict:
         return {
             "article_id": self.article.id,

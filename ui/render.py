@@ -184,20 +184,8 @@ def _marked(text: str, offset: int, cited: list[Citation]) -> str:
 
 
 def excerpt(p: Passage, limit: int = EXCERPT_CHARS) -> str:
-    """The passage's first whole sentences up to ``limit`` characters; a first sentence
-    longer than that is cut at a word and marked with an ellipsis, never mid-word."""
-    text = p.article.text
-    spans = list(p.chunk.sentences) or [(p.chunk.start, p.chunk.end)]
-    end = spans[0][1]
-    for _, e in spans[1:]:
-        if e - spans[0][0] > limit:
-            break
-        end = e
-    shown = " ".join(text[spans[0][0]:end].split())
-    if len(shown) <= limit:
-        return shown + (" \u2026" if end < p.chunk.end else "")
-    cut = shown.rfind(" ", 0, limit)
-    return shown[:cut if cut > 0 else limit].rstrip(" ,;:") + " \u2026"
+    """The passage as the page lists it: ``Passage.excerpt`` at the page's length."""
+    return p.excerpt(limit)
 
 
 def plain_answer(answer: Answer) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 import time
 from pathlib import Path
@@ -204,7 +203,7 @@ def search(query, k, since, until, articles, reranker, index_dir, store, as_json
             click.echo(click.style(f"[{n}] {a.title}", bold=True)
                        + f" ({a.date or 'undated'}) score {p.score:.3f}")
             click.echo(f"    {a.id}: {a.path} chars {p.chunk.start}-{p.chunk.end}")
-            click.echo("    " + _excerpt(p.chunk.text, 400))
+            click.echo("    " + p.excerpt(400))
         click.echo(f"({ms:.0f} ms)", err=True)
 
     _emit({"query": query, "filters": filters.to_dict(), "note": note,
@@ -261,19 +260,8 @@ def ask(question, index_dir, store, model, llm_urls, llm_api, since, until, arti
         click.echo("\nClosest passages:")
         for p in answer.passages:
             click.echo(f"  - {p.article.title} ({p.article.date or 'undated'}): "
-                       + _excerpt(p.chunk.text))
+                       + p.excerpt(200))
 
-
-def _excerpt(text: str, limit: int = 200) -> str:
-    """The passage's opening, cut after a whole sentence within ``limit`` characters (at a
-    word, with an ellipsis, when its first sentence is longer): never mid-word."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    ends = [m.end() for m in re.finditer(r"[.!?][\u201d\"')]*(?=\s)", text[:limit + 1])]
-    if ends:
-        return text[:ends[-1]] + " \u2026"
-    return text[:limit].rsplit(" ", 1)[0] + " \u2026"
 
 
 @cli.command()

@@ -39,20 +39,18 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from rag.config import Address, parse
 from rag.errors import IndexMismatch, IndexNotFound, StoreUnavailable
 from rag.stores.base import SCHEMA_VERSION, Manifest, Store
-from rag.stores.milvus_client import (  # noqa: F401 - is_milvus, parse, connect: the engine's names
+from rag.stores.milvus_client import (  # noqa: F401 - connect: the engine's names
     MAX_RESULTS,
     POINTER_TTL,
     TEXT_BYTES,
-    Address,
     alive_at,
     connect,
     count,
-    is_milvus,
     literal,
     load,
-    parse,
     query_all,
     read_manifest,
     read_pointer,

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from rag import text as textmod
-from rag.config import DEFAULT_COLLECTION, SCHEMES, Address, is_milvus, parse  # noqa: F401
+from rag.config import Address
 from rag.errors import IndexNotFound, StoreUnavailable
 
 ALIVE = 2 ** 62  # ``dead`` of a row no write has removed

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from rag.config import Address, parse
 from rag.errors import IndexLocked
 from rag.stores.base import SCHEMA_VERSION, Counts, FileEntry, Signature
 from rag.stores.milvus import MilvusStore
@@ -34,13 +35,11 @@ from rag.stores.milvus_client import (
     ALIVE,
     PIECE_CHARS,
     TEXT_BYTES,
-    Address,
     alive_at,
     connect,
     count,
     literal,
     load,
-    parse,
     query_all,
     read_pointer,
     terms,

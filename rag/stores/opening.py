@@ -10,13 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from rag.config import is_milvus
 from rag.stores.base import FileEntry, Signature, Store
 
 
 def is_shared(location: Path | str) -> bool:
     """Whether the index lives on a server other processes and machines may share."""
-    from rag.stores.milvus_client import is_milvus
-
     return is_milvus(location) and not str(location).startswith("milvus-lite://")
 
 
@@ -28,8 +27,6 @@ def open_store(location: Path | str) -> Store:
         IndexMismatch: the index is in a format this version does not read.
         StoreUnavailable: the index's server does not answer.
     """
-    from rag.stores.milvus_client import is_milvus
-
     if is_milvus(location):
         from rag.stores.milvus import MilvusStore
 
@@ -41,8 +38,6 @@ def open_store(location: Path | str) -> Store:
 
 def write_lock(location: Path | str, timeout: float = 120.0):
     """Hold the index's writer lock (one writer at a time, across processes)."""
-    from rag.stores.milvus_client import is_milvus
-
     if is_milvus(location):
         from rag.stores import milvus_write
 
@@ -57,8 +52,6 @@ def write(location: Path | str, base: Store | None, *, remove: Iterable[str],
     """Make ``base`` - ``remove`` + ``add`` the live state and return it; ``remove`` lists
     file paths to drop (a changed file is removed and added again). The caller holds
     ``write_lock``. A crash at any moment leaves the previous state or the new one."""
-    from rag.stores.milvus_client import is_milvus
-
     if is_milvus(location):
         from rag.stores import milvus_write
 
@@ -72,8 +65,6 @@ def write(location: Path | str, base: Store | None, *, remove: Iterable[str],
 
 def previous_roots(location: Path | str) -> list[str]:
     """The folders an index in an older format was built from (to rebuild it)."""
-    from rag.stores.milvus_client import is_milvus
-
     if is_milvus(location):
         from rag.stores import milvus_write
 

@@ -143,4 +143,9 @@ LONG = ("In contrast, NATO Secretary-General Mark Rutte said on Thursday it was 
     ("word " * 60, 200, ("word " * 40).strip() + " \u2026"),  # no sentence end: at a word
 ])
 def test_passages_are_cut_after_a_sentence_or_a_word_never_inside_one(text, limit, shown):
-    assert cli_module._excerpt(text, limit) == shown
+    from rag import Article, Chunk, Passage
+    from rag.ingest import sentence_spans
+
+    article = Article("a", "/a.txt", "A", None, None, text)
+    chunk = Chunk(1, "a", 0, 0, len(text), text, tuple(sentence_spans(text)))
+    assert Passage(chunk, article, 1.0).excerpt(limit) == shown
