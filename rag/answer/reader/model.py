@@ -57,19 +57,30 @@ def model_card(meta: dict) -> str:
         return f"{c[key]:.3f}" if key in c else "-"
 
     curve = "\n".join(f"| {c['examples']:,} | {c['f1']:.3f} | {c['em']:.3f} | "
-                      f"{refused(c, 'refused_unanswerable')} | {refused(c, 'refused_answerable')} |"
+                      f"{refused(c, 'refused_unanswerable')} | {refused(c, 'refused_answerable')} "
+                      f"| {refused(c, 'unanswerable_refused_at_10')} | {refused(c, 'squad2_f1')} |"
                       for c in meta.get("curve", []))
     earlier = meta.get("earlier")
     history = ""
     if earlier:
+        skip = meta.get("skip", 0)
+        read = (f"its first {skip:,} questions of the seeded order); this run reads the "
+                "questions after them" if skip else "); this run reads every question of its "
+                "data, the earlier run's among them")
         history = (f"- Continued from an earlier run of the same command "
                    f"({earlier['examples']:,} examples, {earlier['unanswerable']:,} unanswerable, "
-                   f"peak learning rate {earlier['lr']}, its first {meta.get('skip', 0):,} "
-                   f"questions of the seeded order); this run reads the questions after them.\n")
-    swaps = ""
+                   f"peak learning rate {earlier['lr']}{', ' if skip else ''}{read}.\n")
+    kinds = []
+    if meta.get("squad2_unanswerable"):
+        kinds.append(f"{meta['squad2_unanswerable']:,} SQuAD 2.0 train questions written to look "
+                     "answerable from their paragraph, read against it")
+    if meta.get("negatives", 0.35):
+        kinds.append("made ones: the question with another paragraph of its article, or "
+                     "with the sentences next to its answer's")
     if meta.get("swaps"):
-        swaps = ("; and near-misses: the question with one of its names or numbers swapped for "
-                 "one its context does not hold")
+        kinds.append("near-misses: the question with one of its names or numbers swapped "
+                     "for one its context does not hold")
+    licence = "Rajpurkar et al., 2016" + (", 2018" if meta.get("squad2_unanswerable") else "")
     return f"""# rag-news reader
 
 An extractive question-answering reader: all-MiniLM-L6-v2's six BERT layers with a start/end
@@ -78,19 +89,19 @@ start + end score against the best span's gives the answerability margin).
 
 - Base: {meta['base']} (Apache-2.0). The word embeddings are the base's, frozen in training
   and not stored here; everything else is in `{WEIGHTS}` (float16).
-- Data: {meta['data']}; CC BY-SA 4.0 (Rajpurkar et al., 2016). {meta['examples']:,} examples,
-  {meta['unanswerable']:,} of them unanswerable (the question with another paragraph of its
-  article, or with the sentences next to its answer's{swaps}).
+- Data: {meta['data']}; CC BY-SA 4.0 ({licence}). {meta['examples']:,} inputs,
+  {meta['unanswerable']:,} of them unanswerable ({'; '.join(kinds)}).
 {history}- Training: `python -m rag.answer.reader.train` with AdamW, peak learning rate
   {meta['lr']}, warm-up {meta['warmup']:.0%} then linear decay to zero, about
   {meta['tokens_per_batch']} padded word pieces a batch, at most {meta['max_length']} word
   pieces an input, seed {meta['seed']}, {meta['precision']}, {meta['threads']} CPU thread(s).
 - Not trained, tuned or thresholded on SQuAD dev; validated on the questions of the first 12
   articles of `squad_dev.json` (given their paragraph, best span forced; refused: the best
-  margin below 0):
+  margin below 0; "at 10%": at the threshold that refuses 10% of the answerable ones, with
+  the SQuAD 2.0 F1 there):
 
-| examples | F1 | EM | unanswerable refused | answerable refused |
-| ---: | ---: | ---: | ---: | ---: |
+| examples | F1 | EM | unanswerable refused | answerable refused | unans. at 10% | SQuAD 2.0 F1 |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 {curve}
 
 - sha256 of `{WEIGHTS}`: `{meta['sha256']}`

